@@ -1,0 +1,308 @@
+"""Run every benchmark, print a markdown report and write it to ``docs/benchmarks.md``.
+
+``make bench`` runs ``python -m bench.run``. Options: ``--only render,api,download,lag,inflight``
+(a subset; the report is then printed, not written), ``--jobs N`` (in-flight jobs, default
+10,000), ``--lag-tasks N`` (default 200), ``--postgresql`` (also run the in-flight case on the
+local PostgreSQL, in a scratch database ``vidgate_bench`` dropped afterwards; about 6 more
+minutes, so ``make bench`` leaves it out).
+
+Each benchmark returns a dict of figures and its goal; this module only formats them. The
+machine is shared and has few cores, so each benchmark compares its contenders in the same run
+(side by side, or alternating); absolute times move from run to run, the ratios less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import ROOT, machine
+
+__all__ = ["main", "report"]
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+NAMES = ("render", "api", "download", "lag", "inflight")
+
+
+def _met(flag: bool | None) -> str:
+    if flag is None:
+        return "**not measured**"
+    return "**met**" if flag else "**not met**"
+
+
+def _render_section(r: dict[str, Any]) -> list[str]:
+    from bench.render_bench import CASES
+
+    lines = [
+        "## 1. Render: a 5 s 1280:720 output in at most 1 s of CPU",
+        "",
+        f"Goal: {_met(r.get('all_meet_cpu_goal'))}. Each case renders in a fresh interpreter "
+        "(`bench/render_bench.py`), so its peak RSS is its own.",
+        "",
+        "| case | frames | CPU s (render) | CPU s (whole process) | wall s | peak RSS MiB "
+        "| output KiB | CPU <= 1 s |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for case in CASES:
+        c = r[case]
+        lines.append(
+            f"| {case} | {c['frames']} | {c['cpu_seconds']:.3f} | {c['process_cpu_seconds']:.3f} "
+            f"| {c['wall_seconds']:.3f} | {c['peak_rss_mib']:.1f} | {c['output_bytes'] / 1024:.0f} "
+            f"| {'yes' if c['meets_cpu_goal'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "CPU s (render) is the render call alone; CPU s (whole process) adds interpreter start "
+        "and imports.",
+    ]
+    return lines
+
+
+def _api_section(r: dict[str, Any]) -> list[str]:
+    from bench.api_throughput import report as api_report
+
+    return [
+        "## 2. API: sustained `POST /v1/generations` on SQLite",
+        "",
+        f"Goal (at least {r['goal_jobs_per_s']:.0f} jobs/s, every 202 stored): {_met(r['met'])}. "
+        "`vidgate serve --no-worker` (emulator mode, SQLite) in its own process; one client "
+        "process keeps 64 requests in flight for 15 s (`bench/api_throughput.py`).",
+        "",
+        api_report(r),
+    ]
+
+
+def _download_section(r: dict[str, Any]) -> list[str]:
+    head = "## 3. A 200 MB output stored at >= 0.8x curl's speed, RSS growth <= 32 MB"
+    if "skipped" in r:
+        return [head, "", f"Not measured: {r['skipped']}."]
+    curl_runs = ", ".join(f"{x['mb_per_s']:.0f}" for x in r["curl"])
+    ours_runs = ", ".join(f"{x['mb_per_s']:.0f}" for x in r["pipeline"])
+    lines = [
+        head,
+        "",
+        f"Goal: {_met(r['met'])} (speed {_met(r['speed_met'])}, memory {_met(r['memory_met'])}).",
+        "",
+        "| | median MB/s | runs MB/s | ratio to curl | RSS growth MiB (median, max) |",
+        "|---|---:|---|---:|---:|",
+        f"| curl -s -o FILE | {r['curl_mb_per_s']:.0f} | {curl_runs} | 1.00 | |",
+        f"| vidgate: `save_stream(key, provider.download(url))` | {r['pipeline_mb_per_s']:.0f} "
+        f"| {ours_runs} | {r['ratio']:.2f} "
+        f"| {r['rss_growth_mib']:.1f}, {r['rss_growth_max_mib']:.1f} |",
+        f"| reference: the same httpx stream, bytes discarded | {r['httpx_discard_mb_per_s']:.0f} "
+        f"| | {r['httpx_discard_mb_per_s'] / r['curl_mb_per_s']:.2f} | |",
+        f"| reference: lean asyncio reader, sha256 + write in a thread | {r['lean_mb_per_s']:.0f} "
+        f"| | {r['lean_mb_per_s'] / r['curl_mb_per_s']:.2f} | |",
+        "",
+        f"{r['rounds']} rounds, alternating curl and vidgate; 200 MB (200,000,000 bytes) of random "
+        "data served with `sendfile` by a plain HTTP server in its own process. vidgate's figure "
+        "is the `save_stream` call (download, sha256 on the fly, write under a temporary name, "
+        "rename); its RSS growth is the peak during the call minus the RSS just before it "
+        "(psutil, every 10 ms, after a 1 MiB warm-up download). The two reference rows are not "
+        "vidgate's code: they show how fast a Python reader can go here (`bench/download.py`).",
+    ]
+    return lines
+
+
+def _lag_section(r: dict[str, Any]) -> list[str]:
+    p, s = r["pipeline"], r["sdk"]
+    lines = [
+        "## 4. Lag from upstream finish to stored video, and task GETs",
+        "",
+        f"Goal (median lag <= {r['goal_median_lag_s']} s with at most "
+        f"{r['goal_get_ratio']:.0%} of the SDK's GETs): {_met(p.get('met'))} "
+        f"(lag {_met(p['median_lag_s'] <= r['goal_median_lag_s'])}, "
+        f"GETs {_met(p['get_ratio_to_sdk'] <= r['goal_get_ratio'])}).",
+        "",
+        f"{r['tasks']} tasks per client, run times {r['task_seconds']['min']:.0f}-"
+        f"{r['task_seconds']['max']:.0f} s (seeded uniform, median "
+        f"{r['task_seconds']['median']:.1f} s), all clients at the same time, each against its "
+        "own emulator. Warm-up: each client first ran 3 tasks (25, 30, 35 s), not counted, so "
+        "the worker's cadence had learned the model's run time (as a restarted `vidgate worker` "
+        "does from its database).",
+        "",
+        "| client | median lag s | p90 lag s | max lag s | task GETs | GETs per task "
+        "| GETs vs SDK | finished |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = [("vidgate worker", p), ("official SDK, wait_for_task_output", s)]
+    for label, c in rows:
+        ratio = c.get("get_ratio_to_sdk", 1.0)
+        lines.append(
+            f"| {label} | {c['median_lag_s']:.2f} | {c['p90_lag_s']:.2f} | {c['max_lag_s']:.2f} "
+            f"| {c['task_gets']} | {c['gets_per_task']:.2f} | {ratio:.2f} "
+            f"| {c['finished']}/{c['tasks']} |"
+        )
+    lines += [
+        "",
+        "vidgate's lag ends when the job is written back SUCCEEDED: video downloaded, hashed, "
+        "probed and postered. The SDK's ends when the streamed file is closed (no probe, no "
+        "poster). GETs are the emulator's `taskGets` for the measured tasks.",
+    ]
+    return lines
+
+
+def _inflight_section(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"## 5. {r['goal_jobs']:,} jobs in flight in one worker process, peak RSS <= "
+        f"{r['goal_rss_mib']} MB",
+        "",
+    ]
+    cases = [(name, r[name]) for name in ("sqlite", "postgresql") if name in r]
+    verdicts = [
+        f"{name}: {_met(c.get('met'))}" if "peak_rss_mib" in c else f"{name}: {c['skipped']}"
+        for name, c in cases
+    ]
+    if "postgresql" not in r:
+        verdicts.append("postgresql: not run (`make bench BENCH_ARGS=--postgresql` adds it)")
+    lines += [f"Goal: {'; '.join(verdicts)}.", ""]
+    if r["jobs"] != r["goal_jobs"]:
+        lines += [f"Run with {r['jobs']:,} jobs, not {r['goal_jobs']:,}.", ""]
+    lines += [
+        "| process | jobs | peak RSS MiB | upstream tasks in flight at once | time to submit all s "
+        "| total s | task GETs (per task) | outcome | CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    rows = [(f"vidgate worker, {name}", c) for name, c in cases if "peak_rss_mib" in c]
+    if "sdk" in r:
+        rows.append(("official SDK, gather(wait_for_task_output)", r["sdk"]))
+    for label, c in rows:
+        total = c.get("total_seconds")
+        if "statuses" in c:
+            outcome = ", ".join(f"{v:,} {k}" for k, v in c["statuses"].items())
+        else:
+            outcome = f"{c['succeeded']:,} succeeded, {c['errors']:,} failed"
+            if c.get("killed_after_seconds"):
+                outcome += f"; killed after {c['killed_after_seconds']:.0f} s, unfinished"
+                total = None
+        cpu = f"{c['cpu_seconds']:.0f}" if "cpu_seconds" in c else "?"
+        lines.append(
+            f"| {label} | {c['jobs']:,} | {c['peak_rss_mib']:.0f} | "
+            f"{c['max_in_flight_upstream']:,} | {c['submit_seconds']:.0f} | "
+            f"{f'{total:.0f}' if total is not None else '-'} | "
+            f"{c['task_gets']:,} ({c['gets_per_task']:.1f}) | {outcome} | {cpu} |"
+        )
+    lines += [
+        "",
+        f"Emulated tasks ran {r['task_seconds']:.0f} s (after 0.5 s PENDING) with "
+        "no concurrency limit, so every task was still RUNNING upstream when the last one was "
+        'created; "in flight at once" is the most tasks holding a slot at one instant, from '
+        "the emulator's `startedAt`/`endedAt`. Peak RSS is the process's `ru_maxrss` (the "
+        "parent's psutil samples, every 0.2 s, agree within a few MiB; a killed process is "
+        "reported by those samples). The worker process also enqueued the "
+        "jobs (`JobStore.create_job`) before its worker started; each job downloaded, probed "
+        "and postered its own copy of the (identical) 2 s clip.",
+    ]
+    for name, c in cases:
+        if "rss_mib" in c:
+            stages = ", ".join(f"{k} {v:.0f}" for k, v in c["rss_mib"].items())
+            lines.append(
+                f"- {name}: RSS MiB by stage: {stages}; "
+                f"enqueueing took {c['enqueue_seconds']:.0f} s."
+            )
+    return lines
+
+
+def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench.run`); do not edit by hand. Each goal comes "
+        'from the issue tracker; "met"/"not met" is decided by the figures of this run.',
+        "",
+        f"Machine: {info['cpus_usable']} CPUs (`nproc`), {info['memory_gib']} GiB memory, "
+        f"Python {info['python']}, {info['platform']}; load average at start "
+        f"{', '.join(str(x) for x in info['load_average'])}. Date: {info['date']}. "
+        f"The whole run took {seconds / 60:.1f} minutes.",
+        "",
+        "The machine is shared and noisy: compare the figures within one run (every comparison "
+        "below was measured side by side or alternating in this run), not across runs.",
+        "",
+    ]
+    sections: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+        "render": _render_section,
+        "api": _api_section,
+        "download": _download_section,
+        "lag": _lag_section,
+        "inflight": _inflight_section,
+    }
+    for name, section in sections.items():
+        if name not in results:
+            continue
+        result = results[name]
+        if "error" in result:
+            lines += [f"## {name}", "", f"**Failed to run**: `{result['error']}`", ""]
+            continue
+        lines += [*section(result), ""]
+    notes = _findings(results)
+    if notes:
+        lines += ["## Findings", "", *notes, ""]
+    lines += [
+        "<details><summary>Raw figures (JSON)</summary>",
+        "",
+        "```json",
+        json.dumps(results, indent=1, default=str),
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _findings(results: dict[str, Any]) -> list[str]:
+    from bench.findings import findings
+
+    return findings(results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--only", default=",".join(NAMES))
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--lag-tasks", type=int, default=200)
+    parser.add_argument("--postgresql", action="store_true")
+    args = parser.parse_args(argv)
+    chosen = [n for n in args.only.split(",") if n]
+    unknown = set(chosen) - set(NAMES)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    from bench import api_throughput, download, inflight, lag, render_bench
+
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "render": render_bench.run,
+        "api": api_throughput.run,
+        "download": download.run,
+        "lag": lambda: lag.run(args.lag_tasks),
+        "inflight": lambda: inflight.run(args.jobs, postgresql=args.postgresql),
+    }
+    info = machine()
+    start = time.perf_counter()
+    results: dict[str, Any] = {}
+    for name in NAMES:
+        if name not in chosen:
+            continue
+        began = time.perf_counter()
+        print(f"-- {name} ...", file=sys.stderr, flush=True)
+        try:
+            results[name] = runners[name]()
+        except Exception as exc:
+            traceback.print_exc()
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name]["benchmark_seconds"] = round(time.perf_counter() - began, 1)
+        print(f"-- {name} took {results[name]['benchmark_seconds']} s", file=sys.stderr)
+    text = report(info, results, time.perf_counter() - start)
+    print(text)
+    if set(chosen) == set(NAMES):
+        DOCS.write_text(text)
+        print(f"wrote {DOCS.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""vidgate: self-hosted AI video generation on Runway's API."""

@@ -1,0 +1,245 @@
+"""The FastAPI app: ``create_app(settings)`` or ``create_app(runtime_factory)``.
+
+The app's lifespan opens the runtime (database, storage, provider; the embedded emulator when
+``RUNWAYML_API_SECRET`` is unset) and, unless told not to, starts the job worker in the same
+process. Everything a route needs hangs off one :class:`~vidgate.api.deps.ApiContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vidgate.api.auth import Authenticator
+from vidgate.api.deps import ApiContext
+from vidgate.api.errors import install_error_handlers, vidgate_error_response
+from vidgate.api.media_policy import MediaPolicy
+from vidgate.api.metrics import ApiMetrics
+from vidgate.api.ratelimit import RateLimiter
+from vidgate.api.routes_events import router as events_router
+from vidgate.api.routes_generations import router as generations_router
+from vidgate.api.routes_health import router as health_router
+from vidgate.api.routes_models import router as models_router
+from vidgate.api.routes_uploads import router as uploads_router
+from vidgate.api.routes_web import router as web_router
+from vidgate.errors import PayloadTooLarge
+from vidgate.keys import KeyStore
+from vidgate.media.url_policy import Resolver
+from vidgate.runtime import Runtime, open_runtime
+from vidgate.settings import Settings
+from vidgate.uploads import UploadStore
+
+__all__ = ["RuntimeFactory", "create_app"]
+
+log = logging.getLogger("vidgate.api")
+
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
+
+_UNCAPPED_PATHS = frozenset({"/v1/uploads"})  # streams its own body under its own cap
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 64 * 1024 * 1024
+
+
+def create_app(
+    source: Settings | RuntimeFactory,
+    *,
+    worker: bool = True,
+    keys_required: bool = False,
+    resolver: Resolver | None = None,
+    media_client_factory: Callable[[], httpx.AsyncClient] | None = None,
+) -> FastAPI:
+    """The vidgate HTTP API.
+
+    ``source`` is the settings to open a runtime from, or a factory of runtimes (tests).
+    ``keys_required`` refuses requests without a key even while no key exists (a server bound to
+    a public address). ``resolver`` and ``media_client_factory`` replace DNS and the guarded fetch
+    client (tests only; no setting reaches them).
+    """
+    if isinstance(source, Settings):
+        settings = source
+
+        def factory() -> AbstractAsyncContextManager[Runtime]:
+            return open_runtime(settings)
+    else:
+        factory = source
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with factory() as runtime:
+            keys = KeyStore(runtime.engine)
+            uploads = UploadStore(runtime.engine)
+            auth = Authenticator(keys, keys_required=keys_required)
+            media = MediaPolicy(
+                settings=runtime.settings,
+                catalog=runtime.catalog,
+                uploads=uploads,
+                provider=runtime.provider,
+                resolver=resolver,
+                client_factory=media_client_factory,
+            )
+            app.state.ctx = ApiContext(
+                runtime=runtime,
+                keys=keys,
+                uploads=uploads,
+                auth=auth,
+                limiter=RateLimiter(
+                    runtime.settings.api_rate_per_second, runtime.settings.api_rate_burst
+                ),
+                metrics=ApiMetrics(),
+                media=media,
+                worker=worker,
+            )
+            if worker:
+                await runtime.start_worker()
+            mode = "emulator mode" if runtime.emulator_mode else "runway mode"
+            auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
+            log.info("vidgate API ready: %s, %s, worker %s", mode, auth_state, worker)
+            try:
+                yield
+            finally:
+                await media.aclose()
+                del app.state.ctx
+
+    app = FastAPI(
+        title="vidgate",
+        summary="Self-hosted AI video generation on Runway's API.",
+        version="1",
+        lifespan=lifespan,
+    )
+    for router in (
+        generations_router,
+        events_router,
+        uploads_router,
+        models_router,
+        health_router,
+        web_router,
+    ):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(RequestMiddleware)
+    return app
+
+
+class RequestMiddleware:
+    """Per request: an id (``X-Request-ID``), the request counter, and the JSON body cap.
+
+    A 413 sent before the body was read ends the connection (``Connection: close``): the rest
+    is never read. The answer's bytes are sent at once, but the connection is closed only after
+    reading on for a moment (at most :data:`_LINGER_SECONDS` and :data:`_LINGER_BYTES`): closing
+    a socket with unread input resets it, and the reset could destroy the answer before a client
+    that is still sending has read it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        ctx = getattr(scope["app"].state, "ctx", None)
+        status = 500
+        body_read = False
+        outer_receive = receive
+
+        async def tracking_receive() -> Message:
+            nonlocal body_read
+            message = await outer_receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read = True
+            return message
+
+        receive = tracking_receive
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif status == 413 and not body_read and not message.get("more_body", False):
+                # The whole answer goes out now; the connection ends after a short linger.
+                await send({**message, "more_body": True})
+                await _linger(tracking_receive)
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        try:
+            if ctx is not None and scope["path"] not in _UNCAPPED_PATHS:
+                cap = ctx.runtime.settings.json_body_max_bytes
+                capped = await self._capped(scope, receive, send_with_id, cap)
+                if capped is None:
+                    return
+                receive = capped
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if ctx is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                ctx.metrics.requests.labels(scope["method"], template, str(status)).inc()
+
+    @staticmethod
+    async def _capped(scope: Scope, receive: Receive, send: Send, cap: int) -> Receive | None:
+        """``receive`` itself when the body is declared small; a replay of a read body when it
+        has no length; None when too large (the 413 is already sent)."""
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_large = PayloadTooLarge(f"request bodies may be at most {cap} bytes")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > cap:
+                await _send_error(too_large, scope, receive, send)
+                return None
+            return receive
+        if headers.get(b"transfer-encoding") is None:
+            return receive
+        messages: list[Message] = []
+        total = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            total += len(message.get("body", b""))
+            if total > cap:
+                await _send_error(too_large, scope, receive, send)
+                return None
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def replaying() -> Message:
+            try:
+                return next(replay)
+            except StopIteration:
+                return await receive()
+
+        return replaying
+
+
+async def _linger(receive: Receive) -> None:
+    """Read and drop what the client still sends, for a bounded time and amount."""
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_LINGER_SECONDS):
+            while dropped < _LINGER_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                dropped += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+
+
+async def _send_error(exc: PayloadTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
+    response = vidgate_error_response(exc)
+    await response(scope, receive, send)

@@ -1,0 +1,59 @@
+"""Who is calling: a Bearer API key, or nobody when the server runs without keys.
+
+Rules:
+
+* A request with ``Authorization: Bearer <token>`` must carry an active key; the key's id
+  becomes the owner of everything the request makes or reads.
+* A request without a token is refused (401) once any active key exists, or always when the server
+  was started with ``keys_required`` (bound to a non-loopback address). Otherwise auth is off and
+  the caller's owner is None: the loopback operator sees everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vidgate.errors import Unauthorized
+from vidgate.keys import KeyStore
+
+__all__ = ["Authenticator", "Caller"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller; ``owner`` is the key id, None when auth is off."""
+
+    owner: str | None
+    key_name: str | None = None
+
+    @property
+    def rate_key(self) -> str:
+        return self.owner or "-"
+
+
+class Authenticator:
+    def __init__(self, keys: KeyStore, *, keys_required: bool = False) -> None:
+        self.keys = keys
+        self.keys_required = keys_required
+
+    async def auth_enabled(self) -> bool:
+        """Whether a request needs a key; asked anew each time, so a new key counts at once."""
+        return self.keys_required or await self.keys.count_active() > 0
+
+    async def caller(self, authorization: str | None) -> Caller:
+        """The caller a request's Authorization header names; Unauthorized if it names none."""
+        if authorization:
+            scheme, _, token = authorization.strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthorized("use Authorization: Bearer <API key>")
+            key = await self.keys.authenticate(token)
+            if key is None:
+                raise Unauthorized("the API key is unknown or revoked")
+            return Caller(key.id, key.name)
+        if await self.auth_enabled():
+            raise Unauthorized(
+                "an API key is required: send Authorization: Bearer <key> "
+                "(make one with `vidgate keys create --name NAME`)"
+            )
+        return Caller(None)

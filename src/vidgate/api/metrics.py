@@ -1,0 +1,105 @@
+"""Prometheus metrics of one API app, in its own registry (two apps in a process never collide).
+
+Request counts are kept as they happen; job figures (jobs by status, polls, bytes stored,
+credits) are read from the job store at scrape time, so every API process reports the same
+truth about the shared database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from vidgate.jobs.models import Job
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
+
+__all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "JobFigures"]
+
+
+@dataclass
+class JobFigures:
+    """The job store's totals at one moment."""
+
+    by_status: dict[Status, int] = field(default_factory=dict)
+    polls: int = 0
+    stored_bytes: int = 0
+    credits_spent: float = 0.0
+    credits_estimated: float = 0.0
+
+
+class _JobCollector(Collector):
+    def __init__(self) -> None:
+        self.figures = JobFigures()
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self.figures
+        jobs = GaugeMetricFamily("vidgate_jobs", "Jobs by status.", labels=["status"])
+        for status in Status:
+            jobs.add_metric([status.value], figures.by_status.get(status, 0))
+        yield jobs
+        yield CounterMetricFamily(
+            "vidgate_provider_polls", "Polls of provider tasks, over all jobs.", figures.polls
+        )
+        yield GaugeMetricFamily(
+            "vidgate_stored_bytes", "Bytes of finished videos in storage.", figures.stored_bytes
+        )
+        yield CounterMetricFamily(
+            "vidgate_credits_spent", "Credits charged by the provider.", figures.credits_spent
+        )
+        yield CounterMetricFamily(
+            "vidgate_credits_estimated",
+            "Credits estimated at submission, over all jobs.",
+            figures.credits_estimated,
+        )
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "vidgate_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "vidgate_rate_limited_requests",
+            "Requests refused by the per-key rate limit.",
+            registry=self.registry,
+        )
+        self.uploads = Counter(
+            "vidgate_uploads", "Files accepted by POST /v1/uploads.", registry=self.registry
+        )
+        self.upload_bytes = Counter(
+            "vidgate_upload_bytes", "Bytes accepted by POST /v1/uploads.", registry=self.registry
+        )
+        self._jobs = _JobCollector()
+        self.registry.register(self._jobs)
+
+    async def refresh(self, store: JobStore) -> None:
+        """Read the job figures from the store (call before :meth:`render`)."""
+        by_status = await store.count_by_status()
+        stmt = select(
+            func.coalesce(func.sum(Job.poll_count), 0),
+            func.coalesce(func.sum(Job.output_bytes), 0),
+            func.coalesce(func.sum(Job.cost_credits), 0.0),
+            func.coalesce(func.sum(Job.estimated_credits), 0.0),
+        )
+        async with store.engine.connect() as conn:
+            polls, stored, spent, estimated = (await conn.execute(stmt)).one()
+        self._jobs.figures = JobFigures(
+            by_status=by_status,
+            polls=int(polls or 0),
+            stored_bytes=int(stored or 0),
+            credits_spent=float(spent or 0.0),
+            credits_estimated=float(estimated or 0.0),
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

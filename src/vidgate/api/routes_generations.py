@@ -1,0 +1,349 @@
+"""``/v1/generations``: submit, list, read and cancel jobs; download their video and poster.
+
+Every route is scoped to the caller's API key: another key's job is answered 404, exactly as a job
+that does not exist. Outputs are served from vidgate's own storage (with byte ranges), never by
+handing out the provider's signed URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from vidgate.api.deps import CallerDep, ContextDep, error_responses
+from vidgate.api.ranges import parse_range
+from vidgate.api.schemas import (
+    GenerationIn,
+    JobFailure,
+    JobLinks,
+    JobList,
+    JobOut,
+    JobOutput,
+)
+from vidgate.errors import FieldProblem, NotFound, ValidationFailed
+from vidgate.jobs.models import Job
+from vidgate.jobs.status import Status
+
+__all__ = ["WAIT_MAX_SECONDS", "job_out", "router"]
+
+router = APIRouter(tags=["generations"])
+
+#: The longest ``?wait=`` a request may hold its answer.
+WAIT_MAX_SECONDS = 60.0
+_WAIT_POLL_SECONDS = 0.2
+_SHOWN_DATA_URI_CHARS = 64
+_IDEMPOTENCY_KEY_MAX = 255
+
+
+def _shorten(value: Any) -> Any:
+    """The stored body for display: data URIs cut short (they may be megabytes)."""
+    if isinstance(value, dict):
+        return {k: _shorten(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten(v) for v in value]
+    if isinstance(value, str) and value[:5].lower() == "data:" and len(value) > 256:
+        return f"{value[:_SHOWN_DATA_URI_CHARS]}...({len(value)} characters)"
+    return value
+
+
+def job_out(job: Job) -> JobOut:
+    """A job as the API shows it; links point at vidgate, never at the provider."""
+    base = f"/v1/generations/{job.id}"
+    done = job.status is Status.SUCCEEDED and job.output_key is not None
+    failure = None
+    if job.failure_code or (job.status is Status.FAILED and job.failure_message):
+        failure = JobFailure(code=job.failure_code, message=job.failure_message)
+    output = None
+    if done:
+        output = JobOutput(
+            bytes=job.output_bytes,
+            sha256=job.output_sha256,
+            duration_seconds=job.output_duration_seconds,
+            width=job.output_width,
+            height=job.output_height,
+            codec=job.output_codec,
+        )
+    return JobOut(
+        id=job.id,
+        status=job.status,
+        endpoint=job.endpoint,
+        model=job.model,
+        request=_shorten(job.request),
+        progress=job.progress,
+        status_reason=job.status_reason,
+        estimated_credits=job.estimated_credits,
+        cost_credits=job.cost_credits,
+        failure=failure,
+        cancel_requested=job.cancel_requested,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        finished_at=job.finished_at,
+        output=output,
+        links=JobLinks(
+            self_=base,
+            video=f"{base}/video" if done else None,
+            poster=f"{base}/poster" if done and job.poster_key else None,
+        ),
+    )
+
+
+def _non_finite(value: Any, path: str = "") -> list[FieldProblem]:
+    """JSON allows no NaN or Infinity; Python's parser does. Name every one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [FieldProblem(path, "must be a finite number")]
+    items: Sequence[tuple[str, Any]] = ()
+    if isinstance(value, Mapping):
+        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return [problem for sub, item in items for problem in _non_finite(item, sub)]
+
+
+async def _wait_for_end(
+    ctx: ContextDep, request: Request, job: Job, owner: str | None, seconds: float
+) -> Job:
+    """Re-read the job until it ends, ``seconds`` pass, or the client goes away."""
+    deadline = time.monotonic() + seconds
+    while not job.status.is_terminal:
+        left = deadline - time.monotonic()
+        if left <= 0 or await request.is_disconnected():
+            break
+        await asyncio.sleep(min(_WAIT_POLL_SECONDS, left))
+        job = await ctx.runtime.store.get_job(job.id, owner)
+    return job
+
+
+WaitQuery = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=WAIT_MAX_SECONDS,
+        description="Hold the answer up to this many seconds until the job ends.",
+    ),
+]
+
+
+@router.post(
+    "/v1/generations",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        200: {
+            "model": JobOut,
+            "description": "A repeat of an earlier request (same key and body).",
+        },
+        **error_responses(409, 413, 503),
+    },
+    summary="Submit a generation",
+)
+async def create_generation(
+    body: GenerationIn,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    caller: CallerDep,
+    wait: WaitQuery = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=_IDEMPOTENCY_KEY_MAX,
+            description="Same key and body: the same job again; same key, other body: 409.",
+        ),
+    ] = None,
+) -> JobOut:
+    """Validate the body against the model's rules, store the job and queue it (202).
+
+    The body is `endpoint`, `model` and the model's fields, named as in Runway's API. Media fields
+    take `runway://` URIs from POST /v1/uploads, data URIs, or https URLs on the allowlist.
+    """
+    runtime = ctx.runtime
+    raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
+    problems = _non_finite(raw)
+    if problems:
+        raise ValidationFailed(problems)
+    generation, wire_body = await ctx.media.validate(
+        body.endpoint.value,
+        raw,
+        owner=caller.owner,
+        auth_enabled=await ctx.auth.auth_enabled(),
+        idempotency_key=idempotency_key,
+    )
+    estimate = runtime.catalog.estimate_cost(
+        generation.model, duration=generation.duration_seconds, endpoint=generation.endpoint
+    )
+    created = await runtime.store.create_job(
+        endpoint=generation.endpoint.value,
+        model=generation.model,
+        request=wire_body,
+        owner=caller.owner,
+        idempotency_key=idempotency_key,
+        estimated_credits=estimate.high,
+    )
+    job = created.job
+    if not created.existing:
+        runtime.job_submitted()
+    if wait:
+        job = await _wait_for_end(ctx, request, job, caller.owner, wait)
+    response.headers["Location"] = f"/v1/generations/{job.id}"
+    if created.existing:
+        response.headers["Idempotent-Replayed"] = "true"
+    if created.existing or job.status.is_terminal:
+        response.status_code = 200
+    return job_out(job)
+
+
+@router.get(
+    "/v1/generations",
+    response_model=JobList,
+    responses=error_responses(),
+    summary="List your generations, newest first",
+)
+async def list_generations(
+    ctx: ContextDep,
+    caller: CallerDep,
+    status: Annotated[Status | None, Query(description="Only jobs in this status.")] = None,
+    model: Annotated[str | None, Query(max_length=64, description="Only this model.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`nextCursor` of the previous page.")
+    ] = None,
+) -> JobList:
+    page = await ctx.runtime.store.list_jobs(
+        caller.owner, status=status, model=model, limit=limit, cursor=cursor
+    )
+    return JobList(data=[job_out(j) for j in page.jobs], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/v1/generations/{job_id}",
+    response_model=JobOut,
+    responses=error_responses(404),
+    summary="Read one generation",
+)
+async def get_generation(
+    job_id: str,
+    request: Request,
+    ctx: ContextDep,
+    caller: CallerDep,
+    wait: WaitQuery = None,
+) -> JobOut:
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    if wait:
+        job = await _wait_for_end(ctx, request, job, caller.owner, wait)
+    return job_out(job)
+
+
+@router.delete(
+    "/v1/generations/{job_id}",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(404),
+    summary="Cancel a generation",
+)
+async def cancel_generation(job_id: str, ctx: ContextDep, caller: CallerDep) -> JobOut:
+    """Ask for the job to stop; it ends `cancelled` (a finished job is returned unchanged)."""
+    job = await ctx.runtime.store.request_cancel(job_id, caller.owner)
+    ctx.runtime.job_submitted()  # wake the worker: it cancels the upstream task
+    return job_out(job)
+
+
+def _binary(content_type: str) -> dict[str, Any]:
+    return {"content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+async def _serve(
+    ctx: ContextDep,
+    caller: CallerDep,
+    job_id: str,
+    which: str,
+    range_header: str | None,
+    if_range: str | None,
+) -> Response:
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    key = job.output_key if which == "video" else job.poster_key
+    if job.status is not Status.SUCCEEDED or key is None:
+        raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
+    storage = ctx.runtime.storage
+    if not await storage.exists(key):
+        raise NotFound(f"the {which} of job {job.id} is no longer stored")
+    size = await storage.size(key)
+    etag = f'"{job.output_sha256}"' if which == "video" and job.output_sha256 else None
+    if if_range is not None and if_range != etag:
+        range_header = None  # the client's copy is stale: send it all
+    byte_range = parse_range(range_header, size)
+    content_type = "video/mp4" if which == "video" else "image/jpeg"
+    extension = "mp4" if which == "video" else "jpg"
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=3600",
+        "Content-Disposition": f'inline; filename="{job.id}.{extension}"',
+    }
+    if etag:
+        headers["ETag"] = etag
+    if byte_range is None:
+        headers["Content-Length"] = str(size)
+        whole = await storage.open_range(key, 0, size)
+        return StreamingResponse(whole, media_type=content_type, headers=headers)
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = byte_range.content_range
+    part = await storage.open_range(key, byte_range.start, byte_range.end)
+    return StreamingResponse(
+        part,
+        status_code=206,
+        media_type=content_type,
+        headers=headers,
+    )
+
+
+RangeHeader = Annotated[
+    str | None, Header(alias="Range", description="One byte range, e.g. `bytes=0-1023`.")
+]
+IfRangeHeader = Annotated[str | None, Header(alias="If-Range")]
+
+
+@router.get(
+    "/v1/generations/{job_id}/video",
+    response_class=Response,
+    responses={
+        200: {"description": "The whole video.", **_binary("video/mp4")},
+        206: {"description": "The requested byte range.", **_binary("video/mp4")},
+        **error_responses(404, 416),
+    },
+    summary="Download the video (byte ranges supported)",
+)
+async def get_video(
+    job_id: str,
+    ctx: ContextDep,
+    caller: CallerDep,
+    range_header: RangeHeader = None,
+    if_range: IfRangeHeader = None,
+) -> Response:
+    return await _serve(ctx, caller, job_id, "video", range_header, if_range)
+
+
+@router.get(
+    "/v1/generations/{job_id}/poster",
+    response_class=Response,
+    responses={
+        200: {"description": "A JPEG still of the video.", **_binary("image/jpeg")},
+        206: {"description": "The requested byte range.", **_binary("image/jpeg")},
+        **error_responses(404, 416),
+    },
+    summary="Download the poster image",
+)
+async def get_poster(
+    job_id: str,
+    ctx: ContextDep,
+    caller: CallerDep,
+    range_header: RangeHeader = None,
+    if_range: IfRangeHeader = None,
+) -> Response:
+    return await _serve(ctx, caller, job_id, "poster", range_header, if_range)

@@ -1,0 +1,79 @@
+"""``/healthz`` (alive, and in which mode), ``/readyz`` (database reachable), ``/metrics``.
+
+None of them needs an API key: they carry no tenant's data, only totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from vidgate.api.deps import ContextDep, error_responses
+from vidgate.api.metrics import CONTENT_TYPE_LATEST
+from vidgate.api.schemas import HealthOut, ReadyOut
+from vidgate.errors import TransientFault
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+_READY_TIMEOUT_SECONDS = 3.0
+
+
+def _version() -> str:
+    try:
+        return version("vidgate")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses={500: error_responses()[500]},
+    summary="Liveness, and whether this is emulator mode",
+)
+async def healthz(ctx: ContextDep) -> HealthOut:
+    return HealthOut(
+        mode="emulator" if ctx.runtime.emulator_mode else "runway",
+        auth="keys" if await ctx.auth.auth_enabled() else "off",
+        worker=ctx.worker,
+        version=_version(),
+    )
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={k: v for k, v in error_responses(503).items() if k in (500, 503)},
+    summary="Readiness: the database answers",
+)
+async def readyz(ctx: ContextDep) -> ReadyOut:
+    try:
+        async with asyncio.timeout(_READY_TIMEOUT_SECONDS):
+            async with ctx.runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise TransientFault(f"the database is not reachable: {type(exc).__name__}") from exc
+    return ReadyOut()
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        500: error_responses()[500],
+    },
+    summary="Prometheus metrics",
+)
+async def metrics(ctx: ContextDep) -> Response:
+    await ctx.metrics.refresh(ctx.runtime.store)
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

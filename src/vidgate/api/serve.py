@@ -1,0 +1,106 @@
+"""``vidgate serve``: the API under uvicorn, refusing to expose itself without API keys.
+
+With no active key, auth is off, so the server may only listen on a loopback address; asked to
+bind anywhere else it stops with a message saying how to make a key. Bound to a non-loopback
+address, the app requires a key on every request even if all keys are later revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from vidgate.api.app import create_app
+from vidgate.errors import ConfigurationError
+from vidgate.keys import open_key_store
+from vidgate.settings import Settings, load_settings
+
+__all__ = ["count_active_keys", "is_loopback", "serve"]
+
+log = logging.getLogger("vidgate.api")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address (or the name ``localhost``) that only this machine can reach."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def count_active_keys(settings: Settings) -> int:
+    """Migrate the database if needed, then count the keys that are not revoked."""
+    async with open_key_store(settings) as keys:
+        return await keys.count_active()
+
+
+def serve(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    worker: bool = True,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Run the API (and, unless ``worker`` is False, the job worker) until interrupted."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = load_settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = asyncio.run(count_active_keys(settings))
+    loopback = is_loopback(settings.host)
+    if keys == 0 and not loopback:
+        raise ConfigurationError(
+            f"refusing to listen on {settings.host}: no API key exists, so anyone who can reach "
+            "the server could spend your Runway credits. Create a key first with "
+            "`vidgate keys create --name NAME`, or listen on 127.0.0.1 (the default)."
+        )
+    if keys == 0:
+        echo(f"no API keys: auth is off; listening on loopback only ({settings.host})")
+    else:
+        echo(f"{keys} active API key(s): every request needs Authorization: Bearer <key>")
+    if settings.emulator_mode:
+        echo("emulator mode: RUNWAYML_API_SECRET is unset, videos are synthetic")
+    else:
+        echo("runway mode: generations are sent to Runway and cost credits")
+    if not worker:
+        echo("no worker in this process (--no-worker): run `vidgate worker` to process jobs")
+    app = create_app(settings, worker=worker, keys_required=not loopback)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+    _Server(config, echo).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, saying where it listens once it does (port 0 picks a free port)."""
+
+    def __init__(self, config: uvicorn.Config, echo: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._echo = echo
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.started:
+            return
+        for server in self.servers:
+            for sock in server.sockets:
+                host, port = sock.getsockname()[:2]
+                shown = f"[{host}]" if ":" in host else host
+                self._echo(f"vidgate listening on http://{shown}:{port}")

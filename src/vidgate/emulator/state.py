@@ -1,0 +1,421 @@
+"""Everything one emulator holds, behind one lock: config, tasks, uploads, organization, stats.
+
+The HTTP layer (:mod:`vidgate.emulator.app`) calls these methods and renders what they return or
+raise; nothing here knows about HTTP beyond the JSON shapes of Runway's API.
+
+Time: statuses are computed from the clock (see :mod:`vidgate.emulator.tasks`). One background
+thread, the scheduler, sleeps until the next instant at which something changes (a slot frees, a
+task ends) and applies it, so renders start as soon as a task holds a slot even if nobody polls.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from vidgate.catalog import Catalog, Endpoint, get_catalog
+from vidgate.emulator.clock import Clock, SystemClock, iso_timestamp
+from vidgate.emulator.config import EmulatorConfig, failure_text
+from vidgate.emulator.faults import Fault
+from vidgate.emulator.organization import Organization
+from vidgate.emulator.outputs import OutputStore, UrlCheck
+from vidgate.emulator.plan import RenderPlan
+from vidgate.emulator.stats import Stats
+from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
+from vidgate.emulator.uploads import Upload, UploadStore
+from vidgate.errors import MediaRejected, NotFound, RateLimited, RequestError, ValidationFailed
+
+__all__ = ["EmulatorState", "ForcedOutcome", "OutputForbidden"]
+
+ForcedOutcome = Literal["succeed", "fail", "cancel"]
+USAGE_MAX_DAYS = 90
+
+
+class EmulatorState:
+    """The emulated Runway organization and its tasks."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        clock: Clock | None = None,
+        catalog: Catalog | None = None,
+        background: bool = True,
+    ) -> None:
+        self.initial_config = config
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.catalog = catalog or get_catalog()
+        self.stats = Stats()
+        secret = secrets.token_bytes(32)
+        self.outputs = OutputStore(config.output_dir, workers=config.render_workers, secret=secret)
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._background = background
+        self._scheduler: threading.Thread | None = None
+        self._closed = False
+        self._secret = secret
+        self._reset_locked()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _reset_locked(self) -> None:
+        self.board = TaskBoard()
+        self.uploads = UploadStore(self._secret)
+        self.organization = Organization(self.config.credit_balance)
+        seed = self.config.seed
+        self._fault_rng = random.Random(seed)
+        self._outcome_rng = random.Random(None if seed is None else seed + 1)
+
+    def reset(self) -> None:
+        """Back to the start: the initial config, no tasks or uploads, full balance, zero stats."""
+        with self._lock:
+            self.config = self.initial_config
+            self.outputs.clear()
+            self._reset_locked()
+            self.stats.reset()
+            self._wake.notify_all()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=5)
+        self.outputs.close()
+
+    def update_config(self, patch: dict[str, Any]) -> EmulatorConfig:
+        """Apply knobs (ValidationFailed names a bad one); ``creditBalance`` sets the balance."""
+        with self._lock:
+            updated = self.config.updated(patch)
+            if "seed" in patch:
+                self._fault_rng = random.Random(updated.seed)
+                self._outcome_rng = random.Random(
+                    None if updated.seed is None else updated.seed + 1
+                )
+            if any(k in patch for k in ("creditBalance", "credit_balance")):
+                self.organization.credit_balance = updated.credit_balance
+            self.config = updated
+            self._advance()
+            self._wake.notify_all()
+            return updated
+
+    def draw_fault(self) -> Fault | None:
+        """The fault (if any) the next API request gets, drawn at the configured rates."""
+        with self._lock:
+            c = self.config
+            if not (c.http429_rate or c.http5xx_rate or c.drop_connection_rate):
+                return None
+            roll = self._fault_rng.random()
+        if roll < c.drop_connection_rate:
+            return "drop"
+        if roll < c.drop_connection_rate + c.http429_rate:
+            return "http429"
+        if roll < c.drop_connection_rate + c.http429_rate + c.http5xx_rate:
+            return "http5xx"
+        return None
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    def create_task(
+        self,
+        *,
+        model: str,
+        endpoint: Endpoint,
+        plan: RenderPlan,
+        estimated_credits: int,
+        credits_per_second: float,
+    ) -> Task:
+        """Accept a validated request; RateLimited past the daily limit, RequestError without
+        enough credits."""
+        with self._lock:
+            self._advance()
+            now = self.clock.now()
+            c = self.config
+            limit = c.daily_limit_of(model)
+            if limit is not None:
+                wait = self.organization.retry_after(model, now, limit)
+                if wait is not None:
+                    raise RateLimited(
+                        f"You have reached the daily generation limit of {model} "
+                        f"({limit} per 24 hours); try again later.",
+                        retry_after=wait,
+                    )
+            if self.organization.credit_balance < estimated_credits:
+                raise RequestError(
+                    f"You do not have enough credits to run this task: it needs up to "
+                    f"{estimated_credits}, the balance is {self.organization.credit_balance}."
+                )
+            failure_code = None
+            if c.fail_rate and self._outcome_rng.random() < c.fail_rate:
+                failure_code = c.failure_code
+            task = Task(
+                id=str(uuid.uuid4()),
+                model=model,
+                endpoint=endpoint,
+                created_at=now,
+                created_wall=self.clock.wall(now),
+                eligible_at=now + c.throttle_seconds,
+                pending_seconds=c.pending_seconds,
+                task_seconds=c.task_seconds,
+                estimated_credits=estimated_credits,
+                credits_per_second=credits_per_second,
+                plan=plan,
+                failure_code=failure_code,
+                failure=failure_text(failure_code) if failure_code else None,
+            )
+            self.board.add(task)
+            self.organization.record_generation(model, now)
+            self.organization.charge(model, estimated_credits, task.created_wall)
+            self.stats.task_created(model, endpoint.value)
+            self._advance()
+            self._ensure_scheduler()
+            self._wake.notify_all()
+            return task
+
+    def task_view(self, task_id: str, *, base_url: str) -> dict[str, Any]:
+        """``GET /v1/tasks/{id}``: the task as Runway shows it now."""
+        with self._lock:
+            self._advance()
+            task = self._task(task_id)
+            now = self.clock.now()
+            status = task.status_at(now)
+            view: dict[str, Any] = {
+                "id": task.id,
+                "status": status.value,
+                "createdAt": iso_timestamp(task.created_wall),
+            }
+            if not status.terminal:
+                view["estimatedCost"] = {"credits": task.estimated_credits}
+                if status is TaskStatus.RUNNING:
+                    view["progress"] = task.progress_at(now)
+                return view
+            view["cost"] = {"credits": task.final_credits if task.settled else task.final_cost()}
+            if status is TaskStatus.SUCCEEDED:
+                expires = self.clock.wall(now).timestamp() + self.config.output_ttl_seconds
+                path = self.outputs.signed_path(task.id, expires=expires)
+                view["output"] = [base_url.rstrip("/") + path]
+            elif status is TaskStatus.FAILED:
+                view["failure"] = task.failure
+                view["failureCode"] = task.failure_code
+            return view
+
+    def delete_task(self, task_id: str) -> TaskStatus:
+        """``DELETE /v1/tasks/{id}``: cancel a live task, delete a finished one; either way it is
+        gone afterwards. Returns the status it had."""
+        with self._lock:
+            self._advance()
+            task = self._task(task_id)
+            before = self._cancel(task)
+            self.board.remove(task)
+            self.outputs.discard(task.id)
+            self._wake.notify_all()
+            return before
+
+    def force(self, task_id: str, outcome: ForcedOutcome, *, failure_code: str | None) -> None:
+        """Control: end a live task now with the given outcome (no-op on a finished one)."""
+        with self._lock:
+            self._advance()
+            task = self._task(task_id)
+            now = self.clock.now()
+            if outcome == "cancel":
+                self._cancel(task)
+            else:
+                failure = None
+                if outcome == "fail":
+                    code = failure_code or self.config.failure_code
+                    failure = (code, failure_text(code))
+                self.board.force_end(task, now, failure=failure)
+                self._start_renders([task])
+            self._advance()
+            self._wake.notify_all()
+
+    def tasks_view(self) -> list[dict[str, Any]]:
+        """Control: every task with its model, status, when it got its slot (``startedAt``) and
+        reached its final state (``endedAt``), and its output's shape."""
+        with self._lock:
+            self._advance()
+            now = self.clock.now()
+            return [
+                {
+                    "id": t.id,
+                    "model": t.model,
+                    "endpoint": t.endpoint.value,
+                    "status": t.status_at(now).value,
+                    "createdAt": iso_timestamp(t.created_wall),
+                    "startedAt": self._stamp(t.slot_at, now),
+                    "endedAt": self._stamp(t.end_at, now),
+                    "width": t.plan.width,
+                    "height": t.plan.height,
+                    "durationSeconds": t.plan.duration_seconds,
+                }
+                for t in self.board
+            ]
+
+    def _stamp(self, at: float | None, now: float) -> str | None:
+        """A past instant of the clock as an ISO timestamp (None if unknown or still ahead)."""
+        return None if at is None or at > now else iso_timestamp(self.clock.wall(at))
+
+    def _task(self, task_id: str) -> Task:
+        task = self.board.get(task_id)
+        if task is None:
+            raise NotFound(f"Task {task_id} not found")
+        return task
+
+    def _cancel(self, task: Task) -> TaskStatus:
+        now = self.clock.now()
+        before = self.board.cancel(task, now)
+        if not before.terminal:
+            task.final_credits = task.final_cost()
+            self.organization.refund(
+                task.model, task.estimated_credits - task.final_credits, self.clock.wall(now)
+            )
+            self.outputs.discard(task.id)
+            task.plan = task.plan.without_inputs()
+        return before
+
+    # --- outputs --------------------------------------------------------------------------
+
+    def output_file(self, task_id: str, expires: str, signature: str) -> Path:
+        """The path of a task's output for a signed URL; OutputForbidden (403) or NotFound."""
+        with self._lock:
+            now_unix = self.clock.wall().timestamp()
+            check = self.outputs.check_url(task_id, expires, signature, now=now_unix)
+            if check is UrlCheck.INVALID:
+                raise OutputForbidden("Invalid signature")
+            if check is UrlCheck.EXPIRED:
+                raise OutputForbidden("Request has expired")
+            self._advance()
+            task = self.board.get(task_id)
+            path = self.outputs.path(task_id)
+            if task is None or task.status_at(self.clock.now()) is not TaskStatus.SUCCEEDED:
+                raise NotFound("The output does not exist or was deleted")
+            if not path.exists():
+                raise NotFound("The output does not exist or was deleted")
+            return path
+
+    def _start_renders(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            if task.needs_render:
+                task.render_submitted = True
+                self.outputs.submit(task.id, task.plan, self._render_done)
+
+    def _render_done(self, task_id: str, error: BaseException | None) -> None:
+        with self._lock:
+            task = self.board.get(task_id)
+            if task is None or task.cancelled_at is not None:
+                self.outputs.discard(task_id)
+                return
+            failure = None
+            if error is not None:
+                code = "ASSET.INVALID" if isinstance(error, MediaRejected) else "INTERNAL"
+                failure = (code, f"{failure_text(code)} ({error})")
+            self.board.render_finished(task, self.clock.now(), failure)
+            task.plan = task.plan.without_inputs()
+            self._advance()
+            self._wake.notify_all()
+
+    # --- uploads --------------------------------------------------------------------------
+
+    def create_upload(self, filename: str) -> tuple[Upload, dict[str, str]]:
+        with self._lock:
+            now = self.clock.now()
+            self.uploads.purge_expired(now=now)
+            upload = self.uploads.create(filename, now=now, ttl=self.config.upload_ttl_seconds)
+            self.stats.count("uploads")
+            return upload, self.uploads.form_fields(upload)
+
+    def complete_upload(
+        self, fields: dict[str, str], data: bytes, content_type: str | None
+    ) -> Upload | None:
+        with self._lock:
+            upload = self.uploads.complete(fields, data, content_type, now=self.clock.now())
+            if upload is not None:
+                self.stats.count("uploadFiles")
+            return upload
+
+    def lookup_upload(self, uri: str) -> bytes | None:
+        with self._lock:
+            upload = self.uploads.lookup(uri, now=self.clock.now())
+            return upload.data if upload is not None else None
+
+    # --- organization ---------------------------------------------------------------------
+
+    def organization_view(self) -> dict[str, Any]:
+        with self._lock:
+            self._advance()
+            c = self.config
+            return self.organization.view(
+                self.catalog.model_ids(),
+                now=self.clock.now(),
+                max_monthly_credit_spend=c.max_monthly_credit_spend,
+                concurrency_of=c.concurrency_of,
+                daily_limit_of=c.daily_limit_of,
+            )
+
+    def usage_view(self, start: str | None, before: str | None) -> dict[str, Any]:
+        """``POST /v1/organization/usage``; ValidationFailed names a bad date."""
+        with self._lock:
+            self._advance()
+            today = self.clock.wall().date()
+            first = _parse_date("startDate", start) if start else today - timedelta(days=30)
+            end = _parse_date("beforeDate", before) if before else first + timedelta(days=30)
+            if end <= first:
+                raise ValidationFailed.single("beforeDate", "must be after startDate")
+            if (end - first).days > USAGE_MAX_DAYS:
+                raise ValidationFailed.single(
+                    "beforeDate", f"must be at most {USAGE_MAX_DAYS} days after startDate"
+                )
+            return self.organization.usage(first, end)
+
+    # --- time -----------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        with self._lock:
+            self._advance()
+
+    def _advance(self) -> None:
+        now = self.clock.now()
+        changes = self.board.advance(now, self.config.concurrency_of)
+        self._start_renders(changes.started)
+        for task in changes.ended:
+            task.plan = task.plan.without_inputs()
+            task.final_credits = task.final_cost()
+            refund = task.estimated_credits - task.final_credits
+            self.organization.refund(task.model, refund, self.clock.wall(task.end_at or now))
+
+    def _ensure_scheduler(self) -> None:
+        if not self._background or self._scheduler is not None or self._closed:
+            return
+        self._scheduler = threading.Thread(
+            target=self._schedule, name="vidgate-emulator-scheduler", daemon=True
+        )
+        self._scheduler.start()
+
+    def _schedule(self) -> None:
+        with self._lock:
+            while not self._closed:
+                self._advance()
+                now = self.clock.now()
+                nxt = self.board.next_event(now, self.config.concurrency_of)
+                timeout = 1.0 if nxt is None else min(1.0, max(0.0, nxt - now) + 0.001)
+                self._wake.wait(timeout)
+
+
+class OutputForbidden(RequestError):
+    """A signed output URL that is expired or was not signed by this emulator."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+def _parse_date(name: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.single(name, f"must be a date YYYY-MM-DD, got {value!r}") from None

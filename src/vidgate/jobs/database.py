@@ -1,0 +1,141 @@
+"""Making the job store's engine: SQLite (the embedded default) or PostgreSQL, from one URL.
+
+SQLite is tuned for one machine with several writers: WAL (readers never block the writer),
+``synchronous=NORMAL`` (a commit survives a process crash; only a power cut can lose the last
+ones), a busy timeout, foreign keys on. Write transactions start with ``BEGIN IMMEDIATE``, so a
+transaction that reads then writes takes the write lock up front instead of failing with
+"database is locked" half-way; writers of one process also queue on an asyncio lock, so they wait
+in the event loop rather than in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from vidgate.errors import ConfigurationError
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "WRITE_OPTION",
+    "create_engine",
+    "is_sqlite",
+    "normalize_url",
+    "upgrade_database",
+    "write_lock",
+]
+
+#: How long a SQLite writer waits for another process's write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option marking a transaction that will write (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_OPTION = "vidgate_write"
+
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The async-driver form of a database URL (``postgresql://`` -> ``postgresql+asyncpg://``).
+
+    libpq's ``sslmode`` query parameter is renamed to asyncpg's ``ssl``.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"invalid database URL: {exc}") from exc
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ConfigurationError(
+            f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:// or postgresql://"
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver.startswith("postgresql") and "sslmode" in parsed.query:
+        query = dict(parsed.query)
+        query["ssl"] = query.pop("sslmode")
+        parsed = parsed.set(query=query)
+    return parsed
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+    """An :class:`AsyncEngine` for ``url``, configured for the job store.
+
+    A SQLite file's parent directory is created if missing. Extra ``kwargs`` go to
+    :func:`sqlalchemy.ext.asyncio.create_async_engine`.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(parsed, **kwargs)
+
+    database = parsed.database
+    if not database or database == ":memory:":
+        # One connection, or every connection would see its own empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database to ``revision``: :func:`vidgate.migrations.upgrade_database`."""
+    # Imported here: the migrations import this module for create_engine.
+    from vidgate.migrations import upgrade_database as upgrade
+
+    await upgrade(url, revision)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
+    """What a writer of this process holds around a write transaction.
+
+    SQLite: one asyncio lock per engine (SQLite has one writer at a time anyway).
+    PostgreSQL: nothing; row locks do the work.
+    """
+    if not is_sqlite(engine):
+        return contextlib.nullcontext()
+    lock = _write_locks.get(engine.sync_engine)
+    if lock is None:
+        lock = _write_locks[engine.sync_engine] = asyncio.Lock()
+    return lock
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself, so it can choose IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,639 @@
+"""The durable job store: every read and write of jobs, attempts and events, on SQLAlchemy.
+
+Concurrency rules the worker relies on:
+
+- Every change is a compare-and-set on ``jobs.version`` (:meth:`JobStore.update_job`); a writer
+  holding an old snapshot gets :class:`StaleJob` and must re-read and decide again.
+- :meth:`JobStore.claim_due_jobs` leases due jobs atomically (PostgreSQL: ``FOR UPDATE SKIP
+  LOCKED``; SQLite: one ``UPDATE ... RETURNING`` under ``BEGIN IMMEDIATE``) and bumps their
+  version, so a worker whose lease expired and was taken over loses its next compare-and-set.
+- Every status or progress change appends a :class:`~vidgate.jobs.models.JobEvent` in the same
+  transaction. On PostgreSQL event writers queue on an advisory lock held until commit, so event
+  ids become visible in id order and a reader resuming after id N never skips one.
+
+Owners: ``owner=None`` when *creating* means "no API key" (stored as ``''``); ``owner=None`` when
+*reading* means "any owner" (internal callers such as the worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, TypedDict, Unpack
+
+from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from vidgate.errors import Conflict, InternalError, NotFound, ValidationFailed
+from vidgate.jobs.database import WRITE_OPTION, is_sqlite, write_lock
+from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent, new_job_id
+from vidgate.jobs.status import ACTIVE_STATUSES, Status
+
+__all__ = [
+    "CreatedJob",
+    "JobChanges",
+    "JobPage",
+    "JobStore",
+    "StaleJob",
+    "hash_request",
+]
+
+# Any constant: it only has to be the same in every vidgate process.
+_PG_EVENT_LOCK = 0x76_67_65_76_65_6E_74  # "vgevent"
+_CURSOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_ORM_UPDATE = {"synchronize_session": False, "populate_existing": True}
+
+
+class StaleJob(InternalError):
+    """The job changed since this snapshot was read (another worker's claim, a cancel request).
+
+    Re-read the job and decide again; never retry the same write blindly.
+    """
+
+    def __init__(self, job_id: str, expected_version: int, actual_version: int) -> None:
+        super().__init__(
+            f"job {job_id} is at version {actual_version}, not {expected_version}: re-read it"
+        )
+        self.job_id = job_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class CreatedJob(NamedTuple):
+    """What :meth:`JobStore.create_job` returns."""
+
+    job: Job
+    #: True when an earlier request with the same idempotency key made the job.
+    existing: bool
+
+
+class JobPage(NamedTuple):
+    """One page of :meth:`JobStore.list_jobs`, newest first."""
+
+    jobs: list[Job]
+    #: Pass back as ``cursor`` for the next page; None on the last page.
+    next_cursor: str | None
+
+
+class JobChanges(TypedDict, total=False):
+    """The columns :meth:`JobStore.update_job` may change (the rest are fixed at creation)."""
+
+    status: Status
+    status_reason: str | None
+    progress: float
+    attempt: int
+    task_id: str | None
+    request: dict[str, Any]
+    estimated_credits: float | None
+    cost_credits: float | None
+    failure_code: str | None
+    failure_message: str | None
+    next_run_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    deadline_at: datetime | None
+    poll_count: int
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    output_key: str | None
+    poster_key: str | None
+    output_bytes: int | None
+    output_sha256: str | None
+    output_duration_seconds: float | None
+    output_width: int | None
+    output_height: int | None
+    output_codec: str | None
+    cancel_requested: bool
+    parent_id: str | None
+    segment_index: int | None
+    webhook_url: str | None
+
+
+_CHANGEABLE = JobChanges.__optional_keys__
+
+
+def hash_request(endpoint: str, request: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of endpoint + request: equal bodies, equal hashes."""
+    canonical = json.dumps(
+        {"endpoint": endpoint, "request": request},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_data(job: Job) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "status": job.status.value,
+        "progress": job.progress,
+        "version": job.version,
+    }
+    if job.status_reason is not None:
+        data["status_reason"] = job.status_reason
+    if job.failure_code is not None:
+        data["failure_code"] = job.failure_code
+    if job.failure_message is not None:
+        data["failure_message"] = job.failure_message
+    if job.cancel_requested:
+        data["cancel_requested"] = True
+    return data
+
+
+class JobStore:
+    """Jobs, attempts and events in one SQL database (SQLite or PostgreSQL).
+
+    Methods return detached ORM objects: snapshots to read, not to modify. Every method is one
+    short transaction, committed before it returns. Times default to now (UTC); pass ``now`` to
+    control the clock.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sqlite = is_sqlite(engine)
+        self._write_lock = write_lock(engine)
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
+        )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock, self._write_sessions() as session, session.begin():
+            yield session
+
+    async def _lock_row(self, session: AsyncSession, job_id: str) -> Job | None:
+        # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL locks the row.
+        stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+        if not self._sqlite:
+            # NO KEY UPDATE: inserts of attempts and events referencing the job are not blocked.
+            stmt = stmt.with_for_update(key_share=True)
+        return (await session.scalars(stmt)).one_or_none()
+
+    async def _append_event(
+        self, session: AsyncSession, job: Job, type_: str, now: datetime
+    ) -> None:
+        if not self._sqlite:
+            # Held until commit: event ids become visible in the order they were allocated.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
+            )
+        session.add(
+            JobEvent(
+                job_id=job.id, owner=job.owner, type=type_, data=_event_data(job), created_at=now
+            )
+        )
+        await session.flush()
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        endpoint: str,
+        model: str,
+        request: Mapping[str, Any],
+        owner: str | None = None,
+        idempotency_key: str | None = None,
+        estimated_credits: float | None = None,
+        webhook_url: str | None = None,
+        deadline_at: datetime | None = None,
+        parent_id: str | None = None,
+        segment_index: int | None = None,
+        run_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> CreatedJob:
+        """Store a new queued job, committed before this returns.
+
+        With an ``idempotency_key``, a repeat of the same (owner, key) and the same request
+        returns the first job with ``existing=True``; the same key with another request raises
+        :class:`~vidgate.errors.Conflict`. ``run_at`` delays the first run (default: now).
+        """
+        now = now or _utcnow()
+        owner_value = owner or NO_OWNER
+        request_hash = hash_request(endpoint, request)
+        for attempt in range(2):
+            try:
+                async with self._writing() as session:
+                    if idempotency_key is not None:
+                        existing = await session.scalar(
+                            select(Job).where(
+                                Job.owner == owner_value, Job.idempotency_key == idempotency_key
+                            )
+                        )
+                        if existing is not None:
+                            return self._existing(existing, request_hash)
+                    job = Job(
+                        id=new_job_id(),
+                        owner=owner_value,
+                        idempotency_key=idempotency_key,
+                        request_hash=request_hash,
+                        endpoint=endpoint,
+                        model=model,
+                        request=dict(request),
+                        status=Status.QUEUED,
+                        progress=0.0,
+                        attempt=1,
+                        estimated_credits=estimated_credits,
+                        next_run_at=run_at or now,
+                        deadline_at=deadline_at,
+                        poll_count=0,
+                        created_at=now,
+                        updated_at=now,
+                        cancel_requested=False,
+                        parent_id=parent_id,
+                        segment_index=segment_index,
+                        version=1,
+                        webhook_url=webhook_url,
+                    )
+                    session.add(job)
+                    await session.flush()
+                    await self._append_event(session, job, "created", now)
+                return CreatedJob(job, existing=False)
+            except IntegrityError as exc:
+                # A concurrent create with the same key won the race: go back and read it.
+                if idempotency_key is None or attempt > 0:
+                    raise InternalError(f"could not store the job: {exc.orig}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _existing(job: Job, request_hash: str) -> CreatedJob:
+        if job.request_hash != request_hash:
+            raise Conflict(
+                f"idempotency key {job.idempotency_key!r} was already used for another request "
+                f"(job {job.id})"
+            )
+        return CreatedJob(job, existing=True)
+
+    async def get_job(self, job_id: str, owner: str | None = None) -> Job:
+        """The job ``job_id``; :class:`~vidgate.errors.NotFound` if missing or someone else's."""
+        async with self._reading() as session:
+            job = await session.get(Job, job_id)
+        if job is None or (owner is not None and job.owner != owner):
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    async def list_jobs(
+        self,
+        owner: str | None,
+        *,
+        status: Status | Collection[Status] | None = None,
+        model: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of jobs, newest first; ``owner=None`` lists every owner's jobs.
+
+        ``cursor`` is the ``next_cursor`` of the previous page; a malformed one raises
+        :class:`~vidgate.errors.ValidationFailed` naming the ``cursor`` field.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        stmt = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+        if owner is not None:
+            stmt = stmt.where(Job.owner == owner)
+        if isinstance(status, Status):
+            stmt = stmt.where(Job.status == status)
+        elif status is not None:
+            stmt = stmt.where(Job.status.in_(list(status)))
+        if model is not None:
+            stmt = stmt.where(Job.model == model)
+        if cursor is not None:
+            if not _CURSOR.match(cursor):
+                raise ValidationFailed.single("cursor", "not a cursor returned by this API")
+            stmt = stmt.where(Job.id < cursor)
+        async with self._reading() as session:
+            jobs = list(await session.scalars(stmt))
+        if len(jobs) > limit:
+            return JobPage(jobs[:limit], next_cursor=jobs[limit - 1].id)
+        return JobPage(jobs, next_cursor=None)
+
+    async def claim_due_jobs(
+        self,
+        worker_id: str,
+        *,
+        now: datetime | None = None,
+        limit: int = 10,
+        lease_seconds: float = 60.0,
+    ) -> list[Job]:
+        """Lease up to ``limit`` due jobs to ``worker_id``, oldest due first.
+
+        Due: not terminal, ``next_run_at <= now``, and no lease or an expired one. Each claimed
+        job gets ``lease_owner=worker_id``, ``lease_expires_at=now + lease_seconds`` and a new
+        version. Two concurrent claimers never receive the same job.
+        """
+        now = now or _utcnow()
+        due = (
+            select(Job.id)
+            .where(
+                Job.status.in_(list(ACTIVE_STATUSES)),
+                Job.next_run_at <= now,
+                or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now),
+            )
+            .order_by(Job.next_run_at, Job.id)
+            .limit(limit)
+        )
+        chosen: ColumnElement[bool]
+        if self._sqlite:
+            # The write lock is taken at BEGIN IMMEDIATE: nobody else can claim in between.
+            chosen = Job.id.in_(due.scalar_subquery())
+        else:
+            # Rows another claimer has locked are skipped, not waited for.
+            locked = due.with_for_update(skip_locked=True, key_share=True).cte("due")
+            chosen = Job.id == locked.c.id
+        stmt = (
+            update(Job)
+            .where(chosen)
+            .values(
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                version=Job.version + 1,
+                updated_at=now,
+            )
+            .returning(Job)
+            .execution_options(**_ORM_UPDATE)
+        )
+        async with self._writing() as session:
+            jobs = list(await session.scalars(stmt))
+        jobs.sort(key=lambda job: (job.next_run_at, job.id))
+        return jobs
+
+    async def update_job(
+        self,
+        job: Job | str,
+        *,
+        expected_version: int,
+        now: datetime | None = None,
+        **changes: Unpack[JobChanges],
+    ) -> Job:
+        """Apply ``changes`` if the job is still at ``expected_version``; return the new snapshot.
+
+        Bumps ``version`` and ``updated_at``; a move to a terminal status also sets
+        ``finished_at`` unless given. A status or progress change appends an event.
+        Raises :class:`StaleJob` if the version moved, :class:`~vidgate.errors.NotFound` if the
+        job is gone.
+        """
+        job_id = job if isinstance(job, str) else job.id
+        unknown = set(changes) - _CHANGEABLE
+        if unknown:
+            raise TypeError(f"update_job cannot change {', '.join(sorted(unknown))}")
+        progress = changes.get("progress")
+        if progress is not None and not 0.0 <= progress <= 1.0:
+            raise ValueError(f"progress {progress} is outside 0..1")
+        now = now or _utcnow()
+        async with self._writing() as session:
+            return await self._compare_and_set(session, job_id, expected_version, now, changes)
+
+    async def _compare_and_set(
+        self,
+        session: AsyncSession,
+        job_id: str,
+        expected_version: int,
+        now: datetime,
+        changes: Mapping[str, Any],
+        event_type: str | None = None,
+    ) -> Job:
+        current = await self._lock_row(session, job_id)
+        if current is None:
+            raise NotFound(f"no job {job_id}")
+        if current.version != expected_version:
+            raise StaleJob(job_id, expected_version, current.version)
+        before = (current.status, current.progress)
+        values = dict(changes)
+        status = values.get("status")
+        if status is not None and status.is_terminal and not current.status.is_terminal:
+            values.setdefault("finished_at", now)
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.version == expected_version)
+            .values(**values, version=Job.version + 1, updated_at=now)
+            .returning(Job)
+            .execution_options(**_ORM_UPDATE)
+        )
+        updated = (await session.scalars(stmt)).one_or_none()
+        if updated is None:  # pragma: no cover - the row is locked; kept as a guard
+            raise StaleJob(job_id, expected_version, -1)
+        if event_type is None:
+            if updated.status != before[0]:
+                event_type = "status"
+            elif updated.progress != before[1]:
+                event_type = "progress"
+        if event_type is not None:
+            await self._append_event(session, updated, event_type, now)
+        return updated
+
+    async def recent_run_seconds(self, *, limit: int = 2000) -> list[tuple[str, float]]:
+        """(model, seconds from submission to the end) of the most recently succeeded jobs.
+
+        The poll cadence learns each model's run time from these when a worker starts.
+        """
+        stmt = (
+            select(Job.model, Job.submitted_at, Job.finished_at)
+            .where(
+                Job.status == Status.SUCCEEDED,
+                Job.submitted_at.is_not(None),
+                Job.finished_at.is_not(None),
+            )
+            .order_by(Job.finished_at.desc())
+            .limit(limit)
+        )
+        async with self._reading() as session:
+            rows = (await session.execute(stmt)).all()
+        return [
+            (model, (finished - submitted).total_seconds())
+            for model, submitted, finished in rows
+            if submitted is not None and finished is not None
+        ]
+
+    async def extend_leases(
+        self,
+        worker_id: str,
+        job_ids: Collection[str],
+        *,
+        lease_seconds: float,
+        now: datetime | None = None,
+    ) -> int:
+        """Heartbeat: push back the leases ``worker_id`` still holds on ``job_ids``.
+
+        The version is left alone, so the steps in flight can still write their results; a
+        lease already taken over by another worker is not touched. Returns how many were extended.
+        """
+        if not job_ids:
+            return 0
+        now = now or _utcnow()
+        stmt = (
+            update(Job)
+            .where(Job.id.in_(list(job_ids)), Job.lease_owner == worker_id)
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        async with self._writing() as session:
+            result = await session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def release(
+        self,
+        job: Job,
+        next_run_at: datetime,
+        /,
+        *,
+        now: datetime | None = None,
+        **changes: Unpack[JobChanges],
+    ) -> Job:
+        """End this worker's lease and schedule the next run, with optional other changes.
+
+        The compare-and-set uses ``job.version``: a worker whose lease was taken over gets
+        :class:`StaleJob` instead of overwriting the new owner's work.
+        """
+        changes["next_run_at"] = next_run_at
+        changes["lease_owner"] = None
+        changes["lease_expires_at"] = None
+        return await self.update_job(job, expected_version=job.version, now=now, **changes)
+
+    async def request_cancel(
+        self, job_id: str, owner: str | None = None, *, now: datetime | None = None
+    ) -> Job:
+        """Ask for the job to be cancelled; returns the job as it now stands.
+
+        A job never sent upstream (queued or locally throttled, no task, no live lease) is
+        cancelled at once. Otherwise ``cancel_requested`` is set, the job is made due now and
+        its version bumped, so the worker holding it notices at its next compare-and-set.
+        A finished job is returned unchanged.
+        """
+        now = now or _utcnow()
+        async with self._writing() as session:
+            job = await self._lock_row(session, job_id)
+            if job is None or (owner is not None and job.owner != owner):
+                raise NotFound(f"no job {job_id}")
+            if job.status.is_terminal or job.cancel_requested:
+                return job
+            leased = job.lease_expires_at is not None and job.lease_expires_at > now
+            if job.status in (Status.QUEUED, Status.THROTTLED) and not job.task_id and not leased:
+                changes: dict[str, Any] = {
+                    "status": Status.CANCELLED,
+                    "status_reason": "cancelled before it was sent to the provider",
+                    "cancel_requested": True,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                }
+                return await self._compare_and_set(session, job.id, job.version, now, changes)
+            changes = {"cancel_requested": True, "next_run_at": min(job.next_run_at, now)}
+            return await self._compare_and_set(
+                session, job.id, job.version, now, changes, event_type="cancel_requested"
+            )
+
+    async def count_by_status(self, owner: str | None = None) -> dict[Status, int]:
+        """How many jobs are in each status (every status present, zeros included)."""
+        stmt = select(Job.status, func.count()).group_by(Job.status)
+        if owner is not None:
+            stmt = stmt.where(Job.owner == owner)
+        counts = dict.fromkeys(Status, 0)
+        async with self._reading() as session:
+            for status, count in await session.execute(stmt):
+                counts[status] = count
+        return counts
+
+    # -- attempts -----------------------------------------------------------------------------
+
+    async def record_attempt(
+        self,
+        job_id: str,
+        number: int,
+        *,
+        task_id: str | None = None,
+        status: Status = Status.SUBMITTING,
+        now: datetime | None = None,
+    ) -> Attempt:
+        """Record attempt ``number`` of a job, or update it if already recorded.
+
+        Call it before the upstream create call (``task_id=None``), then again with the
+        task id once known: after a crash, an attempt without a task id is the one to reconcile.
+        """
+        now = now or _utcnow()
+        async with self._writing() as session:
+            attempt = await session.get(Attempt, (job_id, number))
+            if attempt is None:
+                if await session.get(Job, job_id) is None:
+                    raise NotFound(f"no job {job_id}")
+                attempt = Attempt(
+                    job_id=job_id, number=number, task_id=task_id, created_at=now, status=status
+                )
+                session.add(attempt)
+            else:
+                if task_id is not None:
+                    attempt.task_id = task_id
+                attempt.status = status
+            await session.flush()
+        return attempt
+
+    async def finish_attempt(
+        self,
+        job_id: str,
+        number: int,
+        *,
+        status: Status,
+        failure_code: str | None = None,
+        failure_message: str | None = None,
+        now: datetime | None = None,
+    ) -> Attempt:
+        """Close attempt ``number`` with its outcome; NotFound if it was never recorded."""
+        now = now or _utcnow()
+        async with self._writing() as session:
+            attempt = await session.get(Attempt, (job_id, number))
+            if attempt is None:
+                raise NotFound(f"no attempt {number} of job {job_id}")
+            attempt.status = status
+            attempt.failure_code = failure_code
+            attempt.failure_message = failure_message
+            attempt.finished_at = now
+            await session.flush()
+        return attempt
+
+    async def list_attempts(self, job_id: str) -> list[Attempt]:
+        """A job's attempts, first to last."""
+        stmt = select(Attempt).where(Attempt.job_id == job_id).order_by(Attempt.number)
+        async with self._reading() as session:
+            return list(await session.scalars(stmt))
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def events_since(
+        self,
+        after_id: int = 0,
+        *,
+        owner: str | None = None,
+        job_id: str | None = None,
+        limit: int = 100,
+    ) -> list[JobEvent]:
+        """Events with ``id > after_id`` in id order, for one owner and/or one job.
+
+        ``after_id`` is the last event id a client saw (SSE ``Last-Event-ID``); 0 from the start.
+        """
+        stmt = select(JobEvent).where(JobEvent.id > after_id).order_by(JobEvent.id).limit(limit)
+        if owner is not None:
+            stmt = stmt.where(JobEvent.owner == owner)
+        if job_id is not None:
+            stmt = stmt.where(JobEvent.job_id == job_id)
+        async with self._reading() as session:
+            return list(await session.scalars(stmt))

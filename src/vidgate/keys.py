@@ -1,0 +1,133 @@
+"""API keys: made, listed, revoked, and checked on every request.
+
+A token is ``vg_`` + 43 URL-safe characters (256 random bits). Only its sha256 is stored: a token
+this random needs neither salt nor a slow hash, and one indexed lookup checks it. The token is shown
+once, when made (``vidgate keys create``); a lost token is revoked and replaced, never recovered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from vidgate.errors import NotFound, ValidationFailed
+from vidgate.jobs.database import WRITE_OPTION, create_engine, write_lock
+from vidgate.migrations import upgrade_database
+from vidgate.settings import Settings
+from vidgate.tenant_models import ApiKey
+
+__all__ = ["TOKEN_PREFIX", "CreatedKey", "KeyStore", "hash_token", "open_key_store"]
+
+TOKEN_PREFIX = "vg_"
+_SHOWN_CHARS = 8  # of the token, kept to tell keys apart in listings
+NAME_MAX_CHARS = 200
+
+
+class CreatedKey(NamedTuple):
+    """A new key and its token; the only time the token exists outside the caller's hands."""
+
+    key: ApiKey
+    token: str
+
+
+def hash_token(token: str) -> str:
+    """sha256 (hex) of a token, as stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class KeyStore:
+    """The ``api_keys`` table."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
+        )
+        self._write_lock = write_lock(engine)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock, self._write_sessions() as session, session.begin():
+            yield session
+
+    async def create_key(self, name: str, *, now: datetime | None = None) -> CreatedKey:
+        """Make a key named ``name``; the returned token is not stored anywhere."""
+        name = name.strip()
+        if not name or len(name) > NAME_MAX_CHARS:
+            raise ValidationFailed.single("name", f"must be 1 to {NAME_MAX_CHARS} characters")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(
+            id="ak_" + secrets.token_hex(8),
+            name=name,
+            token_sha256=hash_token(token),
+            prefix=token[:_SHOWN_CHARS],
+            created_at=now or _utcnow(),
+            revoked_at=None,
+        )
+        async with self._writing() as session:
+            session.add(key)
+        return CreatedKey(key, token)
+
+    async def list_keys(self, *, include_revoked: bool = True) -> list[ApiKey]:
+        """Every key, oldest first."""
+        stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+        if not include_revoked:
+            stmt = stmt.where(ApiKey.revoked_at.is_(None))
+        async with self._sessions() as session:
+            return list(await session.scalars(stmt))
+
+    async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> ApiKey:
+        """Revoke ``key_id`` at once (its next request is refused); revoking twice is harmless."""
+        async with self._writing() as session:
+            key = await session.get(ApiKey, key_id)
+            if key is None:
+                raise NotFound(f"no API key {key_id}")
+            if key.revoked_at is None:
+                await session.execute(
+                    update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or _utcnow())
+                )
+                await session.refresh(key)
+        return key
+
+    async def authenticate(self, token: str) -> ApiKey | None:
+        """The active key whose token this is, or None."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+            return None
+        digest = hash_token(token)
+        async with self._sessions() as session:
+            key = await session.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
+        # The lookup is by hash, so timing says nothing about the token; compare anyway.
+        if key is None or not hmac.compare_digest(key.token_sha256, digest):
+            return None
+        return key if key.revoked_at is None else None
+
+    async def count_active(self) -> int:
+        """How many keys are not revoked; zero means the server runs without auth."""
+        stmt = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
+        async with self._sessions() as session:
+            return int(await session.scalar(stmt) or 0)
+
+
+@asynccontextmanager
+async def open_key_store(settings: Settings) -> AsyncIterator[KeyStore]:
+    """The key store of the database ``settings`` name, migrated first (for the CLI)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        yield KeyStore(engine)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Media handling: uploads, the URL policy for media fields, and probing."""

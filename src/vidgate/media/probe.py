@@ -1,0 +1,394 @@
+"""What a media file really is, read with PyAV: kind, type from its bytes, size, duration, codecs.
+
+The type is sniffed from the file's first bytes, never from its name, so a PNG uploaded as
+``clip.mp4`` is reported as ``image/png``. :func:`probe_media` demuxes every packet (without
+decoding) so a truncated or damaged file is refused up front rather than failing later inside a
+provider; memory stays constant whatever the file's size. PyAV errors are translated here, once,
+into :class:`~vidgate.errors.MediaRejected` naming the caller's field.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import BinaryIO, Final, Literal
+
+import av
+import av.error
+import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.stream import Disposition
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+from PIL import Image
+
+from vidgate.errors import MediaRejected
+
+__all__ = [
+    "MediaInfo",
+    "MediaKind",
+    "MediaSource",
+    "extract_frame",
+    "open_container",
+    "probe_media",
+    "save_poster",
+    "sniff_mime",
+]
+
+MediaSource = str | os.PathLike[str] | bytes | BinaryIO
+"""A path, the whole file in memory, or a seekable binary file object read from its start."""
+
+SNIFF_BYTES: Final = 64
+"""How many leading bytes :func:`sniff_mime` needs to tell every supported type apart."""
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"  # a still picture (an animated GIF/WebP counts as an image too)
+    VIDEO = "video"  # has a moving-picture stream, with or without sound
+    AUDIO = "audio"  # sound only (cover art does not make it a video)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What :func:`probe_media` found; ``None`` where the container does not say."""
+
+    kind: MediaKind
+    container: str
+    mime_type: str
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    frame_rate: float | None = None
+    frame_count: int | None = None
+
+
+# ISO-BMFF major brands that are not plain MP4 video.
+_FTYP_BRANDS: Final = {
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+    b"M4B ": "audio/mp4",
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"mif1": "image/heic",
+}
+
+# PyAV (FFmpeg demuxer) names, for files whose first bytes carry no signature.
+_FORMAT_MIME: Final = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "video/mp4",
+    "matroska,webm": "video/x-matroska",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "aac": "audio/aac",
+    "png_pipe": "image/png",
+    "jpeg_pipe": "image/jpeg",
+    "webp_pipe": "image/webp",
+    "gif": "image/gif",
+    "avi": "video/x-msvideo",
+    "mpegts": "video/mp2t",
+}
+
+
+# Containers whose signature does not say whether they hold pictures: the streams decide.
+_AUDIO_ONLY: Final = {
+    "video/mp4": "audio/mp4",
+    "video/webm": "audio/webm",
+    "video/x-matroska": "audio/x-matroska",
+    "video/ogg": "audio/ogg",
+}
+
+
+def sniff_mime(head: bytes) -> str | None:
+    """The media type the leading bytes announce, or ``None`` if no known signature matches.
+
+    Pass at least the first 64 bytes; fewer may still match the short signatures.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head.startswith(b"RIFF") and len(head) >= 12:
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}.get(
+            head[8:12]
+        )
+    if head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        # The EBML header names the DocType within its first few dozen bytes.
+        return "video/webm" if b"webm" in head[:SNIFF_BYTES] else "video/x-matroska"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"OggS"):
+        return "video/ogg" if b"\x80theora" in head[:SNIFF_BYTES] else "audio/ogg"
+    if head.startswith(b"ID3"):
+        return "audio/mpeg"
+    if len(head) >= 2 and head[0] == 0xFF:
+        if head[1] & 0xF6 == 0xF0:  # 12-bit sync, MPEG layer 0: an ADTS AAC frame
+            return "audio/aac"
+        if head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # 11-bit sync, layer I-III: MPEG audio
+            return "audio/mpeg"
+    return None
+
+
+def _reason(exc: av.error.FFmpegError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _read_head(source: MediaSource) -> bytes:
+    if isinstance(source, bytes):
+        return source[:SNIFF_BYTES]
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            return f.read(SNIFF_BYTES)
+    source.seek(0)
+    head = source.read(SNIFF_BYTES)
+    source.seek(0)
+    return head
+
+
+@contextmanager
+def open_container(source: MediaSource, *, field: str = "file") -> Iterator[InputContainer]:
+    """Open ``source`` for reading with PyAV; a file it cannot read is a :class:`MediaRejected`.
+
+    Only opening is guarded here: callers that demux or decode translate those errors themselves
+    (see :func:`probe_media`), because what went wrong depends on how far they got.
+    """
+    target: str | BinaryIO
+    if isinstance(source, bytes):
+        target = io.BytesIO(source)
+    elif isinstance(source, str | os.PathLike):
+        target = os.fspath(source)
+    else:
+        source.seek(0)  # FFmpeg seeks to absolute offsets: the object must start at the file
+        target = source
+    try:
+        container = av.open(target, mode="r")
+    except av.error.FFmpegError as exc:
+        if isinstance(exc, FileNotFoundError):
+            # A missing path is the caller's bug, not bad media: keep it out of FFmpegError.
+            raise FileNotFoundError(exc.errno, exc.strerror, exc.filename) from exc
+        mime = sniff_mime(_read_head(source))
+        what = f"is a truncated or corrupt {mime} file" if mime else "is not a readable media file"
+        raise MediaRejected.single(field, f"{what} ({_reason(exc)})") from exc
+    with container:
+        yield container
+
+
+def _primary_video(container: InputContainer) -> VideoStream | None:
+    for stream in container.streams.video:
+        if not stream.disposition & Disposition.attached_pic:
+            return stream
+    return None
+
+
+def _displayed_size(width: int, height: int, rotation: float) -> tuple[int, int]:
+    # Phones record sideways and store a display rotation; report what a viewer sees.
+    return (height, width) if round(rotation) % 180 == 90 else (width, height)
+
+
+def probe_media(source: MediaSource, *, field: str = "file") -> MediaInfo:
+    """Read what ``source`` really is, checking every packet is present.
+
+    Raises :class:`MediaRejected` (naming ``field``) when the file is empty, not media, has no
+    audio or video stream, cannot be decoded, or is truncated or damaged.
+    """
+    head = _read_head(source)
+    if not head:
+        raise MediaRejected.single(field, "is empty")
+    sniffed = sniff_mime(head)
+    with open_container(source, field=field) as container:
+        video = _primary_video(container)
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaRejected.single(field, "has no audio or video stream")
+        try:
+            scan = _scan_packets(container, video, audio)
+        except av.error.FFmpegError as exc:
+            raise MediaRejected.single(field, f"is truncated or corrupt ({_reason(exc)})") from exc
+        problem = scan.problem(video, audio)
+        if problem:
+            raise MediaRejected.single(field, problem)
+        format_name = container.format.name
+        mime = sniffed or _FORMAT_MIME.get(format_name, "application/octet-stream")
+        if mime.startswith("image/") or format_name.endswith("_pipe") or format_name == "image2":
+            kind = MediaKind.IMAGE
+        elif video is not None:
+            kind = MediaKind.VIDEO
+        else:
+            kind = MediaKind.AUDIO
+            mime = _AUDIO_ONLY.get(mime, mime)
+        width = height = None
+        if video is not None:
+            width, height = _displayed_size(
+                video.codec_context.width, video.codec_context.height, scan.rotation
+            )
+        duration = None
+        if kind is not MediaKind.IMAGE:
+            if container.duration is not None and container.duration > 0:
+                duration = container.duration / av.time_base
+            else:
+                duration = scan.duration()
+        rate = (video.average_rate or video.guessed_rate) if video is not None else None
+        return MediaInfo(
+            kind=kind,
+            container=format_name,
+            mime_type=mime,
+            width=width,
+            height=height,
+            duration_seconds=duration,
+            video_codec=video.codec_context.name if video is not None else None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            frame_rate=float(rate) if rate and kind is MediaKind.VIDEO else None,
+            frame_count=(scan.video_packets or None) if video is not None else None,
+        )
+
+
+@dataclass
+class _Scan:
+    """What one demux pass saw; decoding stops after the first frame of each stream."""
+
+    video_packets: int = 0
+    audio_packets: int = 0
+    corrupt_packets: int = 0
+    video_decoded: bool = False
+    audio_decoded: bool = False
+    rotation: float = 0.0
+    end_seconds: float = 0.0
+
+    def problem(self, video: VideoStream | None, audio: AudioStream | None) -> str | None:
+        if self.corrupt_packets:
+            return f"is truncated or corrupt ({self.corrupt_packets} damaged packet(s))"
+        if video is not None:
+            if not self.video_decoded:
+                return "has a video stream with no decodable picture"
+            if video.frames and self.video_packets < video.frames:
+                return f"is truncated: {self.video_packets} of {video.frames} video frames present"
+        if audio is not None:
+            if not self.audio_decoded and video is None:
+                return "has an audio stream with no decodable sound"
+            if audio.frames and self.audio_packets < audio.frames:
+                return f"is truncated: {self.audio_packets} of {audio.frames} audio packets present"
+        return None
+
+    def duration(self) -> float | None:
+        return self.end_seconds or None
+
+
+def _scan_packets(
+    container: InputContainer, video: VideoStream | None, audio: AudioStream | None
+) -> _Scan:
+    scan = _Scan()
+    streams = [s for s in (video, audio) if s is not None]
+    for packet in container.demux(*streams):
+        if packet.size == 0:  # the flush packet at the end of each stream
+            continue
+        if packet.is_corrupt:
+            scan.corrupt_packets += 1
+        if packet.pts is not None and packet.time_base is not None:
+            end = (packet.pts + (packet.duration or 0)) * packet.time_base
+            scan.end_seconds = max(scan.end_seconds, float(end))
+        if video is not None and packet.stream_index == video.index:
+            scan.video_packets += 1
+            if not scan.video_decoded:
+                for frame in packet.decode():
+                    if isinstance(frame, VideoFrame):
+                        scan.video_decoded = True
+                        scan.rotation = frame.rotation
+        else:
+            scan.audio_packets += 1
+            if not scan.audio_decoded and packet.decode():
+                scan.audio_decoded = True
+    if video is not None and not scan.video_decoded:
+        # Decoders with delay (frame threads, B-frames) only give the first picture on flush.
+        scan.video_decoded = bool(video.decode(None))
+    return scan
+
+
+def _to_image(frame: VideoFrame) -> Image.Image:
+    image = Image.fromarray(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8))
+    rotation = round(frame.rotation) % 360
+    return image.rotate(rotation, expand=True) if rotation else image
+
+
+def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
+    for frame in container.decode(stream):
+        return frame
+    return None
+
+
+def _last_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
+    last: VideoFrame | None = None
+    for frame in container.decode(stream):
+        last = frame  # keep one frame only: memory stays flat on long videos
+    return last
+
+
+def _seek_near_end(container: InputContainer, stream: VideoStream) -> bool:
+    """Jump to the key frame before the last picture; False if the file cannot seek."""
+    if container.duration is None or container.duration <= 0 or stream.time_base is None:
+        return False
+    rate = stream.average_rate or stream.guessed_rate
+    step = 1 / float(rate) if rate else 0.1
+    start = (container.start_time or 0) / av.time_base
+    target = start + container.duration / av.time_base - step
+    try:
+        container.seek(int(max(target, 0) / stream.time_base), stream=stream, backward=True)
+    except av.error.FFmpegError:
+        return False
+    return True
+
+
+def extract_frame(
+    source: MediaSource, which: Literal["first", "last"] = "first", *, field: str = "file"
+) -> Image.Image:
+    """The first or last picture of a video (or the picture of an image), as an RGB image.
+
+    For ``"last"`` the reader seeks to the final key frame and decodes from there, falling back to
+    a full decode (still one frame in memory at a time) when the file cannot seek.
+    """
+    try:
+        frame = _decode_one(source, which, field, seek=True)
+        if frame is None and which == "last":
+            frame = _decode_one(source, which, field, seek=False)  # a seek that found nothing
+    except av.error.FFmpegError as exc:
+        raise MediaRejected.single(field, f"is truncated or corrupt ({_reason(exc)})") from exc
+    if frame is None:
+        raise MediaRejected.single(field, "has no decodable picture")
+    return _to_image(frame)
+
+
+def _decode_one(
+    source: MediaSource, which: Literal["first", "last"], field: str, *, seek: bool
+) -> VideoFrame | None:
+    with open_container(source, field=field) as container:
+        stream = _primary_video(container)
+        if stream is None:
+            raise MediaRejected.single(field, "has no picture")
+        if which == "first":
+            return _first_frame(container, stream)
+        if seek:
+            _seek_near_end(container, stream)  # when it cannot, decoding starts at the top
+        return _last_frame(container, stream)
+
+
+def save_poster(
+    video_source: MediaSource,
+    dest: str | os.PathLike[str] | BinaryIO,
+    *,
+    quality: int = 85,
+    field: str = "file",
+) -> None:
+    """Write the first picture of ``video_source`` to ``dest`` as a JPEG."""
+    extract_frame(video_source, "first", field=field).save(dest, format="JPEG", quality=quality)

@@ -1,0 +1,106 @@
+"""The job store's schema migrations (Alembic), run from code: no ``alembic.ini`` needed.
+
+``vidgate migrate`` calls :func:`upgrade_database`; it is idempotent (an up-to-date database is
+left alone) and safe when several processes start at once (PostgreSQL: an advisory lock;
+SQLite: ``BEGIN IMMEDIATE``). Migrations run in one transaction, so a failed one leaves the
+schema as it was.
+
+To write a new revision, add ``versions/NNNN_<what>.py`` by hand (``down_revision`` = the
+previous one) and keep the models (:func:`target_metadata`) in step; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import URL, Connection, MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from vidgate.errors import ConfigurationError
+from vidgate.jobs.database import WRITE_OPTION, create_engine
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "target_metadata",
+    "upgrade_database",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent
+# Any constant works; it only has to be the same in every vidgate process.
+_PG_MIGRATION_LOCK = 0x76_69_64_67_61_74_65  # "vidgate"
+
+
+def alembic_config(**attributes: Any) -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.attributes.update(attributes)
+    return config
+
+
+def target_metadata() -> MetaData:
+    """Every table the migrations manage, imported from the modules that declare them."""
+    from vidgate import tenant_models  # noqa: F401 (registers api_keys and uploads on Base)
+    from vidgate.jobs.models import Base
+
+    return Base.metadata
+
+
+def head_revision() -> str:
+    """The newest revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships 0001
+        raise RuntimeError("no migrations found")
+    return head
+
+
+async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head") -> None:
+    """Bring the database at ``url`` (or behind an engine) up to ``revision``.
+
+    A database at a revision this code does not know raises
+    :class:`~vidgate.errors.ConfigurationError`.
+    """
+    engine = url if isinstance(url, AsyncEngine) else create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(**{WRITE_OPTION: True})
+            async with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Two processes migrating at once: the second waits, then finds nothing to do.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                    )
+                await conn.run_sync(_upgrade, revision)
+    except CommandError as exc:
+        # Typically a database migrated by a newer vidgate than this one.
+        raise ConfigurationError(f"cannot migrate the job database: {exc}") from exc
+    finally:
+        if engine is not url:
+            await engine.dispose()
+
+
+async def current_revision(url: str | URL | AsyncEngine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    engine = url if isinstance(url, AsyncEngine) else create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+            )
+    finally:
+        if engine is not url:
+            await engine.dispose()
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection=connection), revision)

@@ -1,0 +1,113 @@
+"""The Provider interface: the one seam between vidgate's pipeline and a video API.
+
+The pipeline speaks only these types. ``vidgate.provider.runway`` implements them with the
+official ``runwayml`` SDK, for Runway itself and for vidgate's emulator alike (the emulator is just
+another base URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from vidgate.requests import GenerationRequest
+
+__all__ = [
+    "CreatedTask",
+    "ModelLimits",
+    "Organization",
+    "Provider",
+    "TaskSnapshot",
+    "TaskStatus",
+]
+
+
+class TaskStatus(StrEnum):
+    """An upstream task's status as the provider reports it."""
+
+    PENDING = "PENDING"  # accepted, waiting to start
+    THROTTLED = "THROTTLED"  # stored but not queued: the model's concurrency limit is full
+    RUNNING = "RUNNING"  # generating; progress moves from 0 to 1
+    SUCCEEDED = "SUCCEEDED"  # done; output holds signed URLs that expire within 24-48 h
+    FAILED = "FAILED"  # done without output; failure and failureCode say why
+    CANCELLED = "CANCELLED"  # cancelled or deleted upstream
+    UNKNOWN = "UNKNOWN"  # a value this version of vidgate does not know; polled on, never trusted
+
+    @classmethod
+    def parse(cls, value: object) -> TaskStatus:
+        try:
+            return cls(str(value))
+        except ValueError:
+            return cls.UNKNOWN
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    id: str
+    estimated_credits: float | None
+
+
+@dataclass(frozen=True)
+class TaskSnapshot:
+    """One reading of an upstream task."""
+
+    id: str
+    status: TaskStatus
+    raw_status: str
+    progress: float | None = None
+    output: tuple[str, ...] = ()
+    failure: str | None = None
+    failure_code: str | None = None
+    estimated_credits: float | None = None
+    cost_credits: float | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    max_concurrent: int | None
+    max_daily: int | None
+    daily_used: int = 0
+
+
+@dataclass(frozen=True)
+class Organization:
+    credit_balance: float | None
+    models: dict[str, ModelLimits] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    """What the pipeline needs from a video generation API.
+
+    Errors come out as vidgate's own (``vidgate.errors``): ``ProviderRefused`` for a final no,
+    ``RateLimited``/``ProviderUnavailable`` for passing faults, ``NotFound`` for a task that is
+    gone, and ``SubmissionUncertain`` when a create may or may not have reached the provider.
+    """
+
+    name: str
+
+    async def create_task(self, request: GenerationRequest) -> CreatedTask: ...
+
+    async def get_task(self, task_id: str) -> TaskSnapshot: ...
+
+    async def cancel_task(self, task_id: str) -> None: ...
+
+    async def upload(self, path: Path, *, filename: str | None = None) -> str:
+        """Upload a local file; returns a ``runway://`` URI usable in any media field."""
+        ...
+
+    async def organization(self) -> Organization: ...
+
+    def download(self, url: str) -> AsyncIterator[bytes]:
+        """Stream an output URL's bytes; ``OutputExpired`` when the signed URL has expired."""
+        ...
+
+    async def aclose(self) -> None: ...

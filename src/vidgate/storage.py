@@ -1,0 +1,366 @@
+"""Where finished videos live: a local directory by default, S3, GCS or Azure by URL (obstore).
+
+A save streams in constant memory (multipart upload of ``part_size`` parts, ``max_concurrency``
+of them in flight), hashes on the fly, and writes under a temporary key first (``tmp/<uuid>``);
+only a complete object is renamed or copied to its final key, so a crash or a failing source
+never leaves a partial file where a reader would find it. Abandoned temporary objects are removed
+by :meth:`Storage.cleanup_temporary`. (Incomplete S3 multipart uploads are aborted by obstore on
+error; a bucket lifecycle rule should still expire them in case the process dies.)
+
+Credentials and endpoints come from the URL, from ``options``, or from the provider's standard
+environment variables (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``), which obstore reads itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import obstore
+from obstore.exceptions import (
+    BaseError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
+from obstore.store import LocalStore, MemoryStore, ObjectStore
+from obstore.store import from_url as store_from_url
+
+from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, TransientFault
+
+if TYPE_CHECKING:
+    from obstore import GetOptions, GetResult
+
+__all__ = ["TEMP_PREFIX", "Storage", "StoredObject"]
+
+#: Where objects are written before they are whole; reserved, never a final key.
+TEMP_PREFIX = "tmp/"
+_MIB = 1024 * 1024
+# S3's smallest multipart part (except the last one): the least memory a cloud upload can use.
+_CLOUD_PART_SIZE = 5 * _MIB
+# A local file has no minimum part; small parts keep memory low.
+_LOCAL_PART_SIZE = 1 * _MIB
+_CLOUD_SCHEMES = frozenset({"s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl"})
+# obstore takes these as HTTP client options, not store configuration.
+_CLIENT_OPTIONS = frozenset(
+    {
+        "allow_http",
+        "allow_invalid_certificates",
+        "connect_timeout",
+        "default_content_type",
+        "default_headers",
+        "pool_idle_timeout",
+        "pool_max_idle_per_host",
+        "proxy_url",
+        "proxy_ca_certificate",
+        "proxy_excludes",
+        "randomize_addresses",
+        "read_timeout",
+        "root_certificate",
+        "timeout",
+        "user_agent",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A complete object at its final key."""
+
+    key: str
+    size: int
+    #: Hex sha256 of the bytes stored.
+    sha256: str
+
+
+class Storage:
+    """One object store (local directory, S3, GCS, Azure) behind vidgate's few operations.
+
+    Keys are relative ``/``-separated paths (``outputs/<job id>.mp4``); ``tmp/`` is reserved.
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        url: str,
+        root: Path | None = None,
+        part_size: int | None = None,
+        max_concurrency: int = 1,
+    ) -> None:
+        """Wrap an obstore ``store``; ``root`` is its directory when it is a local one.
+
+        Memory per save is about ``part_size * max_concurrency``.
+        """
+        self._store = store
+        self._url = url
+        self._root = root
+        self.part_size = part_size or (_LOCAL_PART_SIZE if root else _CLOUD_PART_SIZE)
+        self.max_concurrency = max_concurrency
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        options: Mapping[str, Any] | None = None,
+        part_size: int | None = None,
+        max_concurrency: int = 1,
+    ) -> Storage:
+        """A storage for ``file:///dir`` or a bare path (created if missing),
+        ``s3://bucket/prefix``, ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://``.
+
+        ``options`` are obstore settings (``aws_endpoint``, ``aws_region``, ``allow_http``...).
+        A bad URL or option raises :class:`~vidgate.errors.ConfigurationError`.
+        """
+        scheme = urlsplit(url).scheme.lower()
+        tuning: dict[str, Any] = {"part_size": part_size, "max_concurrency": max_concurrency}
+        if scheme in ("file", ""):
+            # A bare path is a local directory too.
+            path = url2pathname(urlsplit(url).path) if scheme else url
+            root = Path(path).expanduser().resolve()
+            try:
+                store = LocalStore(root, mkdir=True, automatic_cleanup=True)
+            except OSError as exc:
+                raise ConfigurationError(f"storage directory {root}: {exc}") from exc
+            return cls(store, url=url, root=root, **tuning)
+        if scheme == "memory":
+            return cls(MemoryStore(), url=url, **tuning)
+        if scheme not in _CLOUD_SCHEMES:
+            raise ConfigurationError(
+                f"unsupported storage URL {url!r}: use file://, s3://, gs:// or az://"
+            )
+        config: dict[str, Any] = {}
+        client: dict[str, Any] = {}
+        for name, value in (options or {}).items():
+            bare = name.lower().split("_", 1)[-1]
+            if name.lower() in _CLIENT_OPTIONS or bare in _CLIENT_OPTIONS:
+                client[name.lower() if name.lower() in _CLIENT_OPTIONS else bare] = value
+            else:
+                config[name.lower()] = value
+        try:
+            cloud = store_from_url(url, client_options=client or None, **config)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise ConfigurationError(f"storage URL {url!r}: {exc}") from exc
+        except BaseException as exc:
+            # obstore panics (a BaseException) on an option it does not know.
+            if type(exc).__name__ != "PanicException":
+                raise
+            raise ConfigurationError(f"storage URL {url!r}: {exc}") from None
+        return cls(cloud, url=url, **tuning)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"Storage({self._url!r})"
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def save_stream(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """Stream ``chunks`` to ``key``; the object appears there whole or not at all.
+
+        An exception from ``chunks`` is re-raised unchanged after the temporary object is removed.
+        An existing object at ``key`` is replaced.
+        """
+        _check_key(key)
+        temp_key = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        digest = hashlib.sha256()
+        size = 0
+        source_error: BaseException | None = None
+
+        async def hashed() -> AsyncIterator[bytes]:
+            nonlocal size, source_error
+            try:
+                async for chunk in chunks:
+                    if chunk:
+                        digest.update(chunk)
+                        size += len(chunk)
+                        yield chunk
+            except BaseException as exc:
+                source_error = exc
+                raise
+
+        attributes = None if self._root or not content_type else {"Content-Type": content_type}
+        try:
+            with self._translated(key, passthrough=lambda: source_error):
+                await obstore.put_async(
+                    self._store,
+                    temp_key,
+                    hashed(),
+                    attributes=attributes,
+                    chunk_size=self.part_size,
+                    max_concurrency=self.max_concurrency,
+                )
+                if self._root is not None:
+                    # A local rename is atomic and copies nothing.
+                    await obstore.rename_async(self._store, temp_key, key, overwrite=True)
+                else:
+                    # A server-side copy is atomic at the destination; then drop the original.
+                    await obstore.copy_async(self._store, temp_key, key, overwrite=True)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await obstore.delete_async(self._store, temp_key)
+            raise
+        if self._root is None:
+            # Already whole at `key`; a leftover is swept by cleanup_temporary.
+            with contextlib.suppress(Exception):
+                await obstore.delete_async(self._store, temp_key)
+        return StoredObject(key=key, size=size, sha256=digest.hexdigest())
+
+    async def save_bytes(
+        self, key: str, data: bytes, *, content_type: str | None = None
+    ) -> StoredObject:
+        """Save a small object (a poster image, a manifest) through the same temporary-key path."""
+
+        async def one() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.save_stream(key, one(), content_type=content_type)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing object is not an error."""
+        _check_key(key)
+        with contextlib.suppress(NotFound), self._translated(key):
+            await obstore.delete_async(self._store, key)
+
+    async def cleanup_temporary(self, older_than: timedelta, *, now: datetime | None = None) -> int:
+        """Remove temporary objects left by saves older than ``older_than``; returns how many."""
+        cutoff = (now or datetime.now(UTC)) - older_than
+        if self._root is not None:
+            return await asyncio.to_thread(_cleanup_local, self._root / TEMP_PREFIX, cutoff)
+        stale: list[str] = []
+        with self._translated(TEMP_PREFIX):
+            async for batch in obstore.list(self._store, TEMP_PREFIX, chunk_size=1000):
+                stale.extend(m["path"] for m in batch if m["last_modified"] < cutoff)
+        for path in stale:
+            with contextlib.suppress(NotFound), self._translated(path):
+                await obstore.delete_async(self._store, path)
+        return len(stale)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def open_range(
+        self, key: str, start: int = 0, end: int | None = None, *, chunk_size: int = _MIB
+    ) -> AsyncIterator[bytes]:
+        """The bytes ``[start, end)`` of ``key`` (``end=None``: to the end), as a stream.
+
+        ``end`` is exclusive, like a slice: HTTP ``Range: bytes=a-b`` is ``open_range(k, a, b+1)``;
+        an ``end`` past the object stops at its end. Errors come here, before any byte is sent:
+        :class:`~vidgate.errors.NotFound` for a missing key,
+        :class:`~vidgate.errors.RangeNotSatisfiable` for a ``start`` at or past the end.
+        """
+        _check_key(key)
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"bad range [{start}, {end})")
+        if end == start:
+            return _empty()
+        options: GetOptions = {}
+        if end is not None:
+            options["range"] = (start, end)
+        elif start:
+            options["range"] = {"offset": start}
+        try:
+            with self._translated(key):
+                result = await obstore.get_async(self._store, key, options=options)
+        except TransientFault:
+            # Stores answer a range past the end with a generic error: tell it apart.
+            size = await self.size(key)
+            if start >= size:
+                raise RangeNotSatisfiable(
+                    f"range starts at {start}, past the {size} bytes of {key!r}", size=size
+                ) from None
+            raise
+        return self._stream(key, result, chunk_size)
+
+    async def _stream(self, key: str, result: GetResult, chunk_size: int) -> AsyncIterator[bytes]:
+        with self._translated(key):
+            async for chunk in result.stream(min_chunk_size=chunk_size):
+                yield chunk
+
+    async def size(self, key: str) -> int:
+        """The size of ``key`` in bytes; :class:`~vidgate.errors.NotFound` if missing."""
+        _check_key(key)
+        with self._translated(key):
+            meta = await obstore.head_async(self._store, key)
+        return meta["size"]
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self.size(key)
+        except NotFound:
+            return False
+        return True
+
+    def local_path(self, key: str) -> Path | None:
+        """The file behind ``key`` for a local store (to serve it with sendfile), else None."""
+        _check_key(key)
+        return None if self._root is None else self._root / key
+
+    # -- errors -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _translated(
+        self, key: str, passthrough: Callable[[], BaseException | None] = lambda: None
+    ) -> Iterator[None]:
+        """obstore's errors as vidgate's; ``passthrough()`` names an error to leave alone."""
+        try:
+            yield
+        except (FileNotFoundError, NotFoundError) as exc:
+            if exc is passthrough():
+                raise
+            raise NotFound(f"no stored object {key!r}") from exc
+        except (PermissionDeniedError, UnauthenticatedError) as exc:
+            raise ConfigurationError(f"storage {self._url} refused access: {exc}") from exc
+        except BaseError as exc:
+            if exc is passthrough():
+                raise
+            raise TransientFault(f"storage {self._url} failed on {key!r}: {exc}") from exc
+
+
+def _check_key(key: str) -> None:
+    # Keys come from our own code; a bad one is a bug, and must never escape the store's root.
+    parts = key.split("/")
+    if (
+        not key
+        or "\\" in key
+        or any(part in ("", ".", "..") for part in parts)
+        or key.startswith(TEMP_PREFIX)
+    ):
+        raise ValueError(f"invalid storage key {key!r}")
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+def _cleanup_local(directory: Path, cutoff: datetime) -> int:
+    # Walks the disk, not obstore's listing: it also sees half-written multipart staging files.
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    threshold = cutoff.timestamp()
+    for entry in os.scandir(directory):
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < threshold:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
