@@ -28,6 +28,7 @@ from vidgate.jobs.database import normalize_url
 from vidgate.migrations import (
     current_revision,
     head_revision,
+    include_name,
     target_metadata,
     upgrade_database,
 )
@@ -119,7 +120,8 @@ async def test_a_database_from_the_future_is_a_configuration_error(database_url:
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     def diff(conn: Connection) -> list[Any]:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(context, target_metadata()))
 
     async with engine.connect() as conn:

@@ -3,7 +3,8 @@
 ``vidgate migrate`` calls :func:`upgrade_database`; it is idempotent (an up-to-date database is
 left alone) and safe when several processes start at once (PostgreSQL: an advisory lock;
 SQLite: ``BEGIN IMMEDIATE``). Migrations run in one transaction, so a failed one leaves the
-schema as it was.
+schema as it was. On PostgreSQL the same transaction creates procrastinate's tables (the step
+queue of :mod:`vidgate.step_queue`) when they are missing.
 
 To write a new revision, add ``versions/NNNN_<what>.py`` by hand (``down_revision`` = the
 previous one) and keep the models (:func:`target_metadata`) in step; a test compares the two.
@@ -20,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import URL, Connection, MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vidgate.errors import ConfigurationError
 from vidgate.jobs.database import WRITE_OPTION, create_engine
@@ -30,6 +31,7 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "head_revision",
+    "include_name",
     "target_metadata",
     "upgrade_database",
 ]
@@ -52,8 +54,14 @@ def target_metadata() -> MetaData:
     """Every table the migrations manage, imported from the modules that declare them."""
     from vidgate import tenant_models  # noqa: F401 (registers api_keys and uploads on Base)
     from vidgate.jobs.models import Base
+    from vidgate.webhooks import models as webhook_models  # noqa: F401 (the webhook tables)
 
     return Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate's filter: procrastinate's tables are procrastinate's, not the models'."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 
 def head_revision() -> str:
@@ -80,6 +88,7 @@ async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head")
                     await conn.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                     )
+                    await _create_step_queue_schema(conn)
                 await conn.run_sync(_upgrade, revision)
     except CommandError as exc:
         # Typically a database migrated by a newer vidgate than this one.
@@ -100,6 +109,18 @@ async def current_revision(url: str | URL | AsyncEngine) -> str | None:
     finally:
         if engine is not url:
             await engine.dispose()
+
+
+async def _create_step_queue_schema(conn: AsyncConnection) -> None:
+    present = await conn.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+    if present:
+        return
+    from procrastinate.schema import SchemaManager
+
+    # Several statements and $$-quoted functions: sent as one simple query, on this
+    # connection so that it shares the migration's transaction and lock.
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from vidgate.migrations import include_name
 from vidgate.migrations import target_metadata as _target_metadata
 
 config = context.config
@@ -25,6 +26,7 @@ else:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         # SQLite cannot ALTER most things: Alembic copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -1,0 +1,210 @@
+"""Job steps as procrastinate tasks: how several processes share the work on PostgreSQL.
+
+The job row stays the truth (status, next run time, version); procrastinate carries "run the next
+step of job X at time T" between processes. Each step is one short task:
+
+- ``lock=<job id>``: procrastinate never runs two steps of one job at once, in any process;
+- ``queueing_lock=<job id>``: at most one step of a job waits in the queue; asking again for an
+  earlier time (a cancel, a new job) moves the waiting one forward instead of adding another;
+- after a step, the task defers the job's next step at the ``next_run_at`` the step wrote.
+
+A worker killed with ``kill -9`` stops sending heartbeats. The recovery task (periodic, one run
+per tick across the cluster) ends the steps such a worker left in ``doing`` after
+``stall_seconds`` and defers them again; it also defers any active job that has no step waiting
+(the API process died between storing a job and deferring it). The job row's compare-and-set
+version keeps a worker that was only slow, not dead, from overwriting the new owner's work.
+
+SQLite (the embedded default) has no procrastinate connector; there :class:`vidgate.worker.Worker`
+claims due rows directly, in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import procrastinate
+from procrastinate import exceptions as procrastinate_errors
+from procrastinate import jobs as procrastinate_jobs
+from sqlalchemy import bindparam, make_url, text
+
+from vidgate.jobs.status import ACTIVE_STATUSES
+from vidgate.jobs.store import JobStore, StaleJob
+from vidgate.worker import Pipeline
+
+__all__ = ["QUEUE", "StepQueue", "libpq_url"]
+
+log = logging.getLogger("vidgate.step_queue")
+
+QUEUE = "vidgate"
+STEP_TASK = "vidgate.step"
+RECOVER_TASK = "vidgate.recover"
+# Procrastinate's own tables: created by ``vidgate migrate`` when this one is missing.
+_SCHEMA_PROBE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+# A waiting step asked for again sooner is moved forward, never back.
+_MOVE_FORWARD = """
+UPDATE procrastinate_jobs SET scheduled_at = %(at)s
+ WHERE queueing_lock = %(lock)s AND status = 'todo'
+   AND (scheduled_at IS NULL OR scheduled_at > %(at)s)
+"""
+# Active jobs with no step waiting or running: lost between the job's insert and its defer.
+_ORPHANS = text(
+    """
+SELECT j.id FROM jobs j
+ WHERE j.status IN :active AND j.created_at <= :cutoff
+   AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs p
+                    WHERE p.queueing_lock = j.id AND p.status IN ('todo', 'doing'))
+ LIMIT :limit
+"""
+).bindparams(bindparam("active", expanding=True))
+
+
+def libpq_url(database_url: str) -> str:
+    """``postgresql+asyncpg://u@h/db?ssl=x`` -> ``postgresql://u@h/db?sslmode=x`` for psycopg."""
+    parsed = make_url(database_url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError("procrastinate needs a PostgreSQL database URL")
+    query = dict(parsed.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return parsed.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class QueueTimings:
+    """How fast steps start and how soon a dead worker's steps are taken over."""
+
+    poll_seconds: float = 0.5  # fallback polling; LISTEN/NOTIFY starts new steps at once
+    heartbeat_seconds: float = 2.0
+    stall_seconds: float = 10.0  # no heartbeat for this long: the worker is dead
+    recover_every_seconds: int = 5
+
+    @property
+    def recovery_bound_seconds(self) -> float:
+        """The longest a dead worker's job waits before another worker runs its step."""
+        return self.stall_seconds + self.recover_every_seconds + self.poll_seconds + 1.0
+
+
+class StepQueue:
+    """The procrastinate app of one vidgate process: defers steps, and runs them as a worker."""
+
+    def __init__(
+        self,
+        database_url: str,
+        store: JobStore,
+        pipeline: Pipeline | None = None,
+        *,
+        timings: QueueTimings | None = None,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.timings = timings or QueueTimings()
+        connector = procrastinate.PsycopgConnector(
+            conninfo=libpq_url(database_url), min_size=1, max_size=8
+        )
+        self.app = procrastinate.App(connector=connector)
+        self.app.task(name=STEP_TASK, queue=QUEUE)(self._run_step)
+        recover = self.app.task(name=RECOVER_TASK, queue=QUEUE, pass_context=False)(self._recover)
+        self.app.periodic(
+            cron=f"*/{self.timings.recover_every_seconds} * * * * *", periodic_id="recover"
+        )(recover)
+
+    async def __aenter__(self) -> StepQueue:
+        await self.app.open_async()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.app.close_async()
+
+    # --- schema ------------------------------------------------------------------------------
+
+    async def ensure_schema(self) -> bool:
+        """Create procrastinate's tables if they are missing; True if they were created."""
+        row = await self.app.connector.execute_query_one_async(_SCHEMA_PROBE)
+        if row["present"]:
+            return False
+        await self.app.schema_manager.apply_schema_async()
+        return True
+
+    # --- deferring ---------------------------------------------------------------------------
+
+    async def schedule(self, job_id: str, at: datetime | None = None) -> None:
+        """Run the job's next step at ``at`` (default now), or sooner if one already waits."""
+        at = at or datetime.now(UTC)
+        deferrer = self.app.configure_task(
+            STEP_TASK, queue=QUEUE, lock=job_id, queueing_lock=job_id, schedule_at=at
+        )
+        try:
+            await deferrer.defer_async(job_id=job_id)
+        except procrastinate_errors.AlreadyEnqueued:
+            await self.app.connector.execute_query_async(_MOVE_FORWARD, at=at, lock=job_id)
+
+    # --- working -----------------------------------------------------------------------------
+
+    async def run_worker(self, *, concurrency: int, name: str = "vidgate") -> None:
+        """Run steps until cancelled; a cancelled worker finishes the steps it has started."""
+        await self.app.run_worker_async(
+            queues=[QUEUE],
+            concurrency=concurrency,
+            name=name,
+            wait=True,
+            install_signal_handlers=False,
+            fetch_job_polling_interval=self.timings.poll_seconds,
+            update_heartbeat_interval=self.timings.heartbeat_seconds,
+            stalled_worker_timeout=self.timings.stall_seconds,
+            delete_jobs="successful",
+        )
+
+    async def _run_step(self, job_id: str) -> None:
+        assert self.pipeline is not None, "an API-only process defers steps, never runs them"
+        job = await self.store.get_job(job_id)
+        if job.status.is_terminal:
+            return
+        now = datetime.now(UTC)
+        if job.next_run_at is not None and _aware(job.next_run_at) > now + timedelta(seconds=1):
+            # Deferred too early (a recovered step): wait for the time the job asked for.
+            await self.schedule(job.id, _aware(job.next_run_at))
+            return
+        try:
+            job = await self.pipeline.step(job)
+        except StaleJob:
+            job = await self.store.get_job(job_id)  # someone else moved it on; follow the row
+        if not job.status.is_terminal:
+            await self.schedule(job.id, _aware(job.next_run_at))
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    async def _recover(self, timestamp: int) -> None:
+        """End the steps of dead workers and defer every active job that has no step."""
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE,
+            task_name=STEP_TASK,
+            seconds_since_heartbeat=self.timings.stall_seconds,
+        )
+        for step in stalled:
+            assert step.id is not None
+            await manager.finish_job_by_id_async(
+                step.id, status=procrastinate_jobs.Status.FAILED, delete_job=True
+            )
+            log.warning("took over job %s from a dead worker", step.queueing_lock)
+        for job_id in await self._orphans():
+            await self.schedule(job_id)
+        await manager.prune_stalled_workers(self.timings.stall_seconds)
+
+    async def _orphans(self, *, limit: int = 500) -> list[str]:
+        # A grace period lets an API process finish deferring the job it has just stored.
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.timings.recover_every_seconds)
+        active = [status.value for status in ACTIVE_STATUSES]
+        async with self.store.engine.connect() as connection:
+            rows = await connection.scalars(
+                _ORPHANS, {"active": active, "cutoff": cutoff, "limit": limit}
+            )
+            return list(rows.all())
+
+
+def _aware(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
