@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench emulator clean install
+.PHONY: serve test lint typecheck unit bench bench-scale emulator clean install
 
 # The browser tests drive Debian's Chromium (never a downloaded one): installed once, if missing.
 CHROMIUM := /usr/bin/chromium
@@ -44,6 +44,10 @@ $(CHROMIUM):
 # Writes docs/benchmarks.md (about 14 minutes); BENCH_ARGS=--postgresql adds PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# 2,000 jobs through 2 API + 4 worker processes on PostgreSQL, workers killed (a few minutes).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.run --only scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

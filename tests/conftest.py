@@ -70,7 +70,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "postgres_url" in getattr(item, "fixturenames", ()):
+        if {"postgres_url", "postgres_server_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
     if POSTGRES_URL:
         return
@@ -202,6 +202,13 @@ def _drop_database(name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture
+def postgres_server_url() -> str:
+    """VIDGATE_TEST_POSTGRES_URL itself, for tests that make databases of their own."""
+    assert POSTGRES_URL is not None
+    return POSTGRES_URL
 
 
 @pytest.fixture

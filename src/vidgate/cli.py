@@ -19,7 +19,10 @@ from vidgate.cli_jobs import generate_command, jobs_app
 from vidgate.errors import VidgateError
 
 if TYPE_CHECKING:
+    from vidgate.budgets import BudgetStore
     from vidgate.keys import KeyStore
+    from vidgate.tenant_models import Budget
+    from vidgate.webhooks.store import WebhookStore
 
 __all__ = ["app"]
 
@@ -123,17 +126,19 @@ def worker_command(
         64, envvar="VIDGATE_WORKER_CONCURRENCY", help="Job steps run at once."
     ),
 ) -> None:
-    """Run the job worker as its own process (submit, poll, download, store)."""
+    """Run the job worker as its own process (submit, poll, download, store; webhooks)."""
     import asyncio
     import signal
 
+    from vidgate.api.routes_webhooks import job_payload
     from vidgate.runtime import open_runtime
     from vidgate.settings import load_settings
 
     async def run() -> None:
         async with open_runtime(load_settings()) as runtime:
-            worker = await runtime.start_worker(concurrency=concurrency)
-            console.print(f"worker {worker.worker_id} running", highlight=False)
+            name = await runtime.start_worker(concurrency=concurrency)
+            await runtime.start_webhooks(job_payload)
+            console.print(f"worker {name} running", highlight=False)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -371,7 +376,7 @@ def serve_command(
         raise _fail(exc) from exc
 
 
-keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke, budget.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 # generate and jobs: make, follow and manage jobs through the HTTP API (vidgate/cli_jobs.py).
@@ -398,27 +403,148 @@ def _with_keys(action: Callable[[KeyStore], Awaitable[_T]]) -> _T:
 @keys_app.command("create")
 def keys_create_command(
     name: str = typer.Option(..., "--name", "-n", help="Who or what the key is for."),
+    webhook_url: str | None = typer.Option(
+        None,
+        "--webhook-url",
+        help="Default https URL for the key's webhooks; also makes and prints a signing secret.",
+    ),
 ) -> None:
     """Make an API key and print its token, once: it is stored only as a hash."""
+    if webhook_url is not None:
+        _check_webhook_url(webhook_url)
     created = _with_keys(lambda keys: keys.create_key(name))
     console.print(f"created API key {created.key.id} ({created.key.name})", highlight=False)
     console.print(f"token: {created.token}", highlight=False, soft_wrap=True)
+    if webhook_url is not None:
+        secret = _with_webhooks(lambda hooks: hooks.set_default_url(created.key.id, webhook_url))[1]
+        console.print(f"webhooks go to {webhook_url}", highlight=False)
+        console.print(f"webhook signing secret: {secret}", highlight=False, soft_wrap=True)
     console.print("store the token now: it cannot be shown again", highlight=False)
+
+
+def _with_webhooks(action: Callable[[WebhookStore], Awaitable[_T]]) -> _T:
+    import asyncio
+
+    from vidgate.jobs.database import create_engine, upgrade_database
+    from vidgate.settings import load_settings
+    from vidgate.webhooks.store import WebhookStore
+
+    async def run() -> _T:
+        settings = load_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_database(settings.resolved_database_url)
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            return await action(WebhookStore(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except VidgateError as exc:
+        raise _fail(exc) from exc
+
+
+def _check_webhook_url(url: str) -> None:
+    """The API's rules for a webhook URL (address, port, public DNS); exit 2 naming the rule."""
+    from vidgate.errors import ValidationFailed
+    from vidgate.settings import load_settings
+    from vidgate.webhooks.policy import WebhookUrlPolicy
+
+    async def problems(hooks: WebhookStore) -> list[str]:
+        policy = WebhookUrlPolicy(settings=load_settings(), store=hooks)
+        found = await policy.problems(url, field="--webhook-url", owner=None, need_secret=False)
+        return [p.message for p in found]
+
+    found = _with_webhooks(problems)
+    if found:
+        raise _fail(ValidationFailed.single("--webhook-url", "; ".join(found)))
 
 
 @keys_app.command("list")
 def keys_list_command() -> None:
-    """List the API keys (never their tokens)."""
+    """List the API keys (never their tokens) and their budgets."""
     found = _with_keys(lambda keys: keys.list_keys())
+    budgets = _with_budgets(lambda store: store.list_budgets())
     table = Table(title="API keys")
-    for column in ("id", "name", "token starts", "created", "state"):
+    for column in ("id", "name", "token starts", "created", "state", "budget"):
         table.add_column(column)
     for key in found:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         table.add_row(
-            key.id, key.name, key.prefix + "...", f"{key.created_at:%Y-%m-%d %H:%M}", state
+            key.id,
+            key.name,
+            key.prefix + "...",
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            state,
+            _budget_text(budgets.get(key.id)),
         )
     console.print(table)
+
+
+def _with_budgets(action: Callable[[BudgetStore], Awaitable[_T]]) -> _T:
+    import asyncio
+
+    from vidgate.budgets import open_budget_store
+    from vidgate.settings import load_settings
+
+    async def run() -> _T:
+        async with open_budget_store(load_settings()) as store:
+            return await action(store)
+
+    try:
+        return asyncio.run(run())
+    except VidgateError as exc:
+        raise _fail(exc) from exc
+
+
+def _budget_text(budget: Budget | None) -> str:
+    if budget is None:
+        return "-"
+    parts = [
+        f"{limit:g}/{period}"
+        for limit, period in ((budget.daily_credits, "day"), (budget.monthly_credits, "month"))
+        if limit is not None
+    ]
+    return ", ".join(parts) + " credits"
+
+
+@keys_app.command("budget")
+def keys_budget_command(
+    key_id: str = typer.Argument(..., help="The key's id (ak_...), from `vidgate keys list`."),
+    daily: float | None = typer.Option(
+        None, "--daily", min=0, help="Credits the key may spend per UTC day."
+    ),
+    monthly: float | None = typer.Option(
+        None, "--monthly", min=0, help="Credits the key may spend per UTC month."
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Remove the key's budget (no limit)."),
+) -> None:
+    """Set, change or remove a key's credit budget; with no option, show where the key stands."""
+
+    async def apply(store: BudgetStore) -> None:
+        current = await store.get_budget(key_id)
+        if clear or daily is not None or monthly is not None:
+            new_daily = None if clear else daily if daily is not None else _limit(current, "day")
+            new_monthly = (
+                None if clear else monthly if monthly is not None else _limit(current, "month")
+            )
+            await store.set_budget(key_id, daily=new_daily, monthly=new_monthly)
+        standing = await store.standing(key_id)
+        if standing is None:
+            console.print(f"key {key_id} has no budget", highlight=False)
+            return
+        for period in (standing.day, standing.month):
+            if period.limit is not None:
+                console.print(period.describe(key_id), highlight=False)
+
+    _with_budgets(apply)
+
+
+def _limit(budget: Budget | None, period: str) -> float | None:
+    if budget is None:
+        return None
+    return budget.daily_credits if period == "day" else budget.monthly_credits
 
 
 @keys_app.command("revoke")

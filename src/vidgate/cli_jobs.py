@@ -230,6 +230,13 @@ def _build_request(
         body[field] = _media_value(
             client, option, value, model=model, endpoint=endpoint, field=field
         )
+    if duration is not None and spec.max_duration is not None and duration > spec.max_duration:
+        # Longer than one generation: the server chains segments, each from the last frame.
+        body["endpoint"] = "chain"
+        err.print(
+            f"{duration:g} s is longer than {model}'s {spec.max_duration} s: "
+            "chaining several generations into one video"
+        )
     return body
 
 
@@ -374,7 +381,11 @@ def generate_command(
         None, "--ratio", "-r", help="Output ratio, e.g. 1280:720; default: the model's first."
     ),
     duration: float | None = typer.Option(
-        None, "--duration", "-d", help="Seconds of video; default: 5 or the nearest allowed."
+        None,
+        "--duration",
+        "-d",
+        help="Seconds of video; default: 5 or the nearest allowed. Beyond the model's longest, "
+        "generations are chained into one video (up to 300 s).",
     ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Where to save the MP4; default: ./<job id>.mp4."

@@ -11,6 +11,7 @@ Split by who must act, so every layer knows what to do with an error without ins
     │   ├── PayloadTooLarge           input over a size cap (413)
     │   ├── RangeNotSatisfiable       a byte range outside the file (416)
     │   ├── MediaRejected             a media URL or file refused by policy (422, names the field)
+    │   ├── WebhookSignatureInvalid   a webhook whose signature or timestamp does not check (400)
     │   └── BudgetExceeded            a key's budget would be overspent (402)
     ├── ProviderRefused               the provider said no for good (bad input, safety); final
     ├── SubmissionUncertain           a create may have reached the provider; never resent
@@ -49,6 +50,7 @@ __all__ = [
     "Unauthorized",
     "ValidationFailed",
     "VidgateError",
+    "WebhookSignatureInvalid",
 ]
 
 
@@ -136,7 +138,22 @@ class MediaRejected(ValidationFailed):
     code = "media_rejected"
 
 
+class WebhookSignatureInvalid(RequestError):
+    """A webhook request whose ``Vidgate-Signature`` is missing, malformed, wrong or too old.
+
+    Raised by :func:`vidgate.webhooks.verify_webhook` in the receiver's code: refuse the request.
+    """
+
+    status_code = 400
+    code = "invalid_signature"
+
+
 class BudgetExceeded(RequestError):
+    """A key's daily or monthly budget cannot cover a request's estimate; nothing was stored.
+
+    The message names the period, its limit and what is spent, reserved and left.
+    """
+
     status_code = 402
     code = "budget_exceeded"
 

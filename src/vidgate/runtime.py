@@ -14,16 +14,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, get_catalog
-from vidgate.jobs.database import create_engine, upgrade_database
+from vidgate.jobs.database import create_engine, pool_limits, upgrade_database
 from vidgate.jobs.store import JobStore
 from vidgate.polling import PollCadence
 from vidgate.provider.runway import RunwayProvider
+from vidgate.provider_limits import ProviderLimits
 from vidgate.settings import Settings
+from vidgate.step_queue import QueueTimings, StepQueue
 from vidgate.storage import Storage
-from vidgate.worker import Pipeline, Worker
+from vidgate.webhooks.dispatcher import WebhookDispatcher
+from vidgate.webhooks.store import JobRenderer, WebhookStore
+from vidgate.worker import Pipeline, Worker, default_worker_id
 
 __all__ = ["EMULATOR_API_KEY", "Runtime", "open_runtime"]
 
@@ -46,33 +51,70 @@ class Runtime:
     pipeline: Pipeline
     emulator_mode: bool
     emulator_url: str | None = None
+    worker_name: str = field(default_factory=default_worker_id)
     worker: Worker | None = None
+    # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.step_queue).
+    step_queue: StepQueue | None = None
+    webhooks: WebhookDispatcher | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start_worker(self, *, concurrency: int = 64) -> Worker:
-        """Run the worker loop in this process (``vidgate serve`` does by default)."""
-        if self.worker is None:
-            # Learn each model's run time from the jobs already done, oldest first.
-            for model, seconds in reversed(await self.store.recent_run_seconds()):
-                self.pipeline.cadence.observe(model, seconds)
-            # Temporary objects older than any live write are leftovers of a crash.
-            await self.storage.cleanup_temporary(timedelta(hours=1))
+    async def start_worker(self, *, concurrency: int = 64) -> str:
+        """Run job steps in this process (``vidgate serve`` does by default); the worker's name."""
+        if self._tasks:
+            return self.worker_name
+        # Learn each model's run time from the jobs already done, oldest first.
+        for model, seconds in reversed(await self.store.recent_run_seconds()):
+            self.pipeline.cadence.observe(model, seconds)
+        # Temporary objects older than any live write are leftovers of a crash.
+        await self.storage.cleanup_temporary(timedelta(hours=1))
+        if self.step_queue is not None:
+            self.step_queue.pipeline = self.pipeline
+            runner = self.step_queue.run_worker(concurrency=concurrency, name=self.worker_name)
+            self._tasks.append(asyncio.create_task(runner))
+        else:
             self.worker = Worker(
                 self.pipeline,
+                worker_id=self.worker_name,
                 concurrency=concurrency,
                 lease_seconds=self.settings.lease_seconds,
             )
             self._tasks.append(asyncio.create_task(self.worker.run(self._stop)))
-        return self.worker
+        return self.worker_name
 
-    def job_submitted(self) -> None:
-        if self.worker is not None:
+    async def start_webhooks(
+        self, render: JobRenderer, *, client: httpx.AsyncClient | None = None
+    ) -> WebhookDispatcher:
+        """Run the webhook dispatcher in this process, beside the worker (docs/webhooks.md).
+
+        ``render`` is the API's job serializer (the payload's ``data``); ``client`` replaces the
+        guarded production client (tests only).
+        """
+        if self.webhooks is None:
+            store = WebhookStore(self.engine)
+            self.webhooks = WebhookDispatcher.from_settings(
+                store, self.settings, render=render, client=client
+            )
+            self._webhook_task = asyncio.create_task(self.webhooks.run(self._stop))
+        return self.webhooks
+
+    async def job_submitted(self, job_id: str) -> None:
+        """A job was stored or asked to cancel: have its next step run now."""
+        if self.step_queue is not None:
+            await self.step_queue.schedule(job_id)
+        elif self.worker is not None:
             self.worker.wake()
 
     async def stop(self) -> None:
         self._stop.set()
+        if self.webhooks is not None and self._webhook_task is not None:
+            self.webhooks.wake()
+            # Sends in flight end within their timeout; an unrecorded one is sent again later.
+            await self._webhook_task
         for task in self._tasks:
+            if self.step_queue is not None:
+                task.cancel()  # procrastinate's worker finishes the steps it has started
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -85,7 +127,8 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     database_url = settings.resolved_database_url
     if migrate:
         await upgrade_database(database_url)
-    engine = create_engine(database_url)
+    store_connections = settings.database_connections * 2 // 3
+    engine = create_engine(database_url, **pool_limits(database_url, store_connections))
     emulator = None
     api_key = settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else None
     base_url = settings.runway_base_url
@@ -110,7 +153,23 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         cadence=cadence,
         internal_retry_limit=settings.internal_retry_limit,
         submit_concurrency=settings.submit_concurrency,
+        provider_limits=ProviderLimits(
+            provider,
+            refresh_seconds=settings.provider_limits_refresh_seconds,
+            retry_seconds=settings.provider_limit_retry_seconds,
+        ),
     )
+    step_queue = None
+    if engine.dialect.name == "postgresql":
+        timings = QueueTimings.from_lease(settings.lease_seconds)
+        step_queue = StepQueue(
+            database_url,
+            store,
+            pipeline,
+            timings=timings,
+            connections=settings.database_connections - store_connections,
+        )
+        await step_queue.__aenter__()
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -121,11 +180,16 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         pipeline=pipeline,
         emulator_mode=emulator is not None,
         emulator_url=emulator.base_url if emulator else None,
+        step_queue=step_queue,
     )
+    # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.
+    pipeline.job_due = runtime.job_submitted
     try:
         yield runtime
     finally:
         await runtime.stop()
+        if step_queue is not None:
+            await step_queue.__aexit__(None, None, None)
         await provider.aclose()
         await engine.dispose()
         if emulator is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidgate.errors import ConfigurationError
 
@@ -34,6 +35,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the job store; default: SQLite at DATA_DIR/vidgate.db. "
         "postgresql://... switches to PostgreSQL.",
     )
+    database_connections: int = Field(
+        12,
+        ge=2,
+        le=200,
+        description="PostgreSQL connections one process may open: two thirds for the job store, "
+        "the rest for the step queue (procrastinate).",
+    )
     storage_url: str | None = Field(
         None,
         description="Where finished videos are stored (file://, s3://, gs://, az://); "
@@ -41,7 +49,8 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `vidgate serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `vidgate serve` listens on.")
-    media_allowed_hosts: list[str] = Field(
+    # NoDecode: the environment gives "a.com,b.com", not JSON.
+    media_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts whose https URLs are accepted in media fields (comma separated); "
         "empty: only runway:// and data URIs.",
@@ -89,6 +98,51 @@ class Settings(BaseSettings):
         description="How long a worker's claim on a job lasts without a heartbeat; a dead "
         "worker's jobs are taken over after it.",
     )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Signing secret for webhooks of jobs no API key owns (auth off); unset: the "
+        "one made by POST /v1/webhook/secret, kept in the database.",
+    )
+    webhook_allowed_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [443],
+        description="Ports webhook URLs may use (comma separated); the host must be a public "
+        "name whatever the port.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=60,
+        description="The most one webhook request may take, connection included; slower is a "
+        "failed attempt.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        30.0, gt=0, description="The delay before a failed webhook's first retry; it doubles."
+    )
+    webhook_retry_max_delay_seconds: float = Field(
+        6 * 3600.0, gt=0, description="The longest delay between two attempts of a webhook."
+    )
+    webhook_retry_for_seconds: float = Field(
+        24 * 3600.0,
+        gt=0,
+        description="How long a failing webhook is retried, from its first attempt, before it "
+        "is marked failed.",
+    )
+    webhook_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the webhook dispatcher looks for new events and retries."
+    )
+    provider_limits_refresh_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often the provider's tier limits (per-model concurrency and daily "
+        "generations, GET /v1/organization) are read again; also the age of the credit balance "
+        "GET /v1/usage shows.",
+    )
+    provider_limit_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How soon a job waiting for a free slot under its model's concurrency "
+        "limit is looked at again.",
+    )
     emulator_task_seconds: float = Field(
         5.0, ge=0, description="How long emulated tasks run in emulator mode."
     )
@@ -110,6 +164,20 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [h.strip().lower().rstrip(".") for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("webhook_allowed_ports", mode="before")
+    @classmethod
+    def _split_ports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("webhook_allowed_ports")
+    @classmethod
+    def _check_ports(cls, value: list[int]) -> list[int]:
+        if not value or any(not 1 <= port <= 65535 for port in value):
+            raise ValueError("give one or more ports from 1 to 65535")
         return value
 
     @property

@@ -40,13 +40,17 @@ log = logging.getLogger("vidgate.step_queue")
 QUEUE = "vidgate"
 STEP_TASK = "vidgate.step"
 RECOVER_TASK = "vidgate.recover"
+# Recovery runs, and the steps it takes over run, ahead of the backlog of ordinary steps: a
+# burst of new jobs must not delay the jobs a dead worker left behind.
+RECOVERY_PRIORITY = 10
 # Procrastinate's own tables: created by ``vidgate migrate`` when this one is missing.
 _SCHEMA_PROBE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
 # A waiting step asked for again sooner is moved forward, never back.
 _MOVE_FORWARD = """
-UPDATE procrastinate_jobs SET scheduled_at = %(at)s
+UPDATE procrastinate_jobs
+   SET scheduled_at = LEAST(scheduled_at, %(at)s), priority = GREATEST(priority, %(priority)s)
  WHERE queueing_lock = %(lock)s AND status = 'todo'
-   AND (scheduled_at IS NULL OR scheduled_at > %(at)s)
+   AND (scheduled_at > %(at)s OR priority < %(priority)s)
 """
 # Active jobs with no step waiting or running: lost between the job's insert and its defer.
 _ORPHANS = text(
@@ -80,6 +84,15 @@ class QueueTimings:
     stall_seconds: float = 10.0  # no heartbeat for this long: the worker is dead
     recover_every_seconds: int = 5
 
+    @classmethod
+    def from_lease(cls, lease_seconds: float) -> QueueTimings:
+        """``VIDGATE_LEASE_SECONDS`` means the same in both modes: silent this long, dead."""
+        return cls(
+            heartbeat_seconds=lease_seconds / 5,
+            stall_seconds=lease_seconds,
+            recover_every_seconds=max(1, min(10, round(lease_seconds / 3))),
+        )
+
     @property
     def recovery_bound_seconds(self) -> float:
         """The longest a dead worker's job waits before another worker runs its step."""
@@ -96,16 +109,19 @@ class StepQueue:
         pipeline: Pipeline | None = None,
         *,
         timings: QueueTimings | None = None,
+        connections: int = 4,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.timings = timings or QueueTimings()
         connector = procrastinate.PsycopgConnector(
-            conninfo=libpq_url(database_url), min_size=1, max_size=8
+            conninfo=libpq_url(database_url), min_size=1, max_size=max(connections, 2)
         )
         self.app = procrastinate.App(connector=connector)
         self.app.task(name=STEP_TASK, queue=QUEUE)(self._run_step)
-        recover = self.app.task(name=RECOVER_TASK, queue=QUEUE, pass_context=False)(self._recover)
+        recover = self.app.task(
+            name=RECOVER_TASK, queue=QUEUE, pass_context=False, priority=RECOVERY_PRIORITY
+        )(self._recover)
         self.app.periodic(
             cron=f"*/{self.timings.recover_every_seconds} * * * * *", periodic_id="recover"
         )(recover)
@@ -129,16 +145,23 @@ class StepQueue:
 
     # --- deferring ---------------------------------------------------------------------------
 
-    async def schedule(self, job_id: str, at: datetime | None = None) -> None:
+    async def schedule(self, job_id: str, at: datetime | None = None, *, priority: int = 0) -> None:
         """Run the job's next step at ``at`` (default now), or sooner if one already waits."""
         at = at or datetime.now(UTC)
         deferrer = self.app.configure_task(
-            STEP_TASK, queue=QUEUE, lock=job_id, queueing_lock=job_id, schedule_at=at
+            STEP_TASK,
+            queue=QUEUE,
+            lock=job_id,
+            queueing_lock=job_id,
+            schedule_at=at,
+            priority=priority,
         )
         try:
             await deferrer.defer_async(job_id=job_id)
         except procrastinate_errors.AlreadyEnqueued:
-            await self.app.connector.execute_query_async(_MOVE_FORWARD, at=at, lock=job_id)
+            await self.app.connector.execute_query_async(
+                _MOVE_FORWARD, at=at, lock=job_id, priority=priority
+            )
 
     # --- working -----------------------------------------------------------------------------
 
@@ -189,9 +212,10 @@ class StepQueue:
                 step.id, status=procrastinate_jobs.Status.FAILED, delete_job=True
             )
             log.warning("took over job %s from a dead worker", step.queueing_lock)
+            if step.queueing_lock:
+                await self.schedule(step.queueing_lock, priority=RECOVERY_PRIORITY)
         for job_id in await self._orphans():
-            await self.schedule(job_id)
-        await manager.prune_stalled_workers(self.timings.stall_seconds)
+            await self.schedule(job_id, priority=RECOVERY_PRIORITY)
 
     async def _orphans(self, *, limit: int = 500) -> list[str]:
         # A grace period lets an API process finish deferring the job it has just stored.

@@ -1,7 +1,8 @@
-"""The tables of what a tenant (an API key) owns besides jobs: the keys themselves and uploads.
+"""The tables of what a tenant (an API key) owns besides jobs: the keys, uploads and budgets.
 
 Declared on the job store's :class:`~vidgate.jobs.models.Base`, so one metadata describes the whole
-schema; migration ``0002_keys_uploads`` creates them. Rows are detached snapshots, as for jobs.
+schema; migrations ``0002_keys_uploads`` and ``0004_budgets`` create them. Rows are detached
+snapshots, as for jobs.
 
 ``owner`` columns hold the owning key's id, or :data:`~vidgate.jobs.models.NO_OWNER` when the
 server runs without keys.
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vidgate.jobs.models import NO_OWNER, Base
 
-__all__ = ["ApiKey", "Upload"]
+__all__ = ["ApiKey", "Budget", "Upload"]
 
 
 class ApiKey(Base):
@@ -68,3 +69,23 @@ class Upload(Base):
 
     def __repr__(self) -> str:
         return f"<Upload {self.id} {self.kind} {self.bytes} bytes>"
+
+
+class Budget(Base):
+    """The credits one API key may spend per UTC day and per UTC month (None: no limit).
+
+    Nothing is stored per job: what a key has spent and reserved is summed from its jobs (see
+    :mod:`vidgate.budgets`), so a crash can never leave a reservation behind.
+    """
+
+    __tablename__ = "budgets"
+
+    key_id: Mapped[str] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    daily_credits: Mapped[float | None] = mapped_column(Float)
+    monthly_credits: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<Budget {self.key_id} day={self.daily_credits} month={self.monthly_credits}>"

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from vidgate.catalog import Catalog
+from vidgate.chain import ChainSteps
+from vidgate.chain_plan import CHAIN_ENDPOINT
 from vidgate.errors import (
     MediaRejected,
     NotFound,
@@ -43,6 +45,7 @@ from vidgate.jobs.store import JobStore, StaleJob
 from vidgate.media.probe import probe_media, save_poster
 from vidgate.polling import PollCadence
 from vidgate.provider.base import Provider, TaskSnapshot, TaskStatus
+from vidgate.provider_limits import ProviderLimits
 from vidgate.requests import GenerationRequest, validate_request
 from vidgate.storage import Storage
 
@@ -102,12 +105,26 @@ class Pipeline:
     # Creates in flight at once: each one is a window in which a crash leaves an outcome unknown.
     submit_concurrency: int = 4
     clock: Callable[[], datetime] = _utcnow
+    #: The provider's tier limits, kept before each create (None: read from ``provider``).
+    provider_limits: ProviderLimits | None = None
+    #: Called with a job id when a step makes another job due now (a chain's next segment, a
+    #: segment to cancel), so that whoever runs steps picks it up at once.
+    job_due: Callable[[str], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self._submitting = asyncio.Semaphore(self.submit_concurrency)
+        self._limits = self.provider_limits or ProviderLimits(self.provider)
+        self._chain = ChainSteps(self)
+
+    @property
+    def limits(self) -> ProviderLimits:
+        """The tier limits every create is checked against (``GET /v1/usage`` shows them)."""
+        return self._limits
 
     async def step(self, job: Job) -> Job:
         """Run the step the job's status calls for; returns the job as written back."""
+        if job.endpoint == CHAIN_ENDPOINT:
+            return await self._chain.step(job)  # a chain's parent: its segments are jobs too
         handler: Callable[[Job], Awaitable[Job]] = {
             Status.QUEUED: self._submit,
             Status.SUBMITTING: self._reconcile_submission,
@@ -140,14 +157,21 @@ class Pipeline:
             return await self._send_create(job, request, now)
 
     async def _send_create(self, job: Job, request: GenerationRequest, now: datetime) -> Job:
-        # The intent is durable before the call: a crash from here on is reconciled, not resent.
-        job = await self.store.update_job(
+        # The intent (status and attempt) is durable before the call: a crash from here on is
+        # reconciled, not resent. The same write takes a tier slot, counted across all workers.
+        estimate = job.estimated_credits
+        if estimate is None:  # a job made outside the API gets the catalog's estimate here
+            estimate = self.catalog.estimate_cost(
+                request.model, duration=request.duration_seconds, endpoint=request.endpoint
+            ).high
+        job, waiting = await self._limits.begin_submission(
+            self.store,
             job,
-            expected_version=job.version,
-            status=Status.SUBMITTING,
             status_reason=f"creating attempt {job.attempt} upstream",
+            estimated_credits=estimate,
         )
-        await self.store.record_attempt(job.id, job.attempt, status=Status.SUBMITTING)
+        if waiting is not None:
+            return await self.store.release(job, waiting.retry_at, status_reason=waiting.reason)
         try:
             created = await self.provider.create_task(request)
         except TransientFault as exc:

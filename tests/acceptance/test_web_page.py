@@ -4,8 +4,9 @@ real ``vidgate serve`` process in emulator mode.
 One walk through the page: the emulator banner; the recommender's advice and the model it picks;
 a 422 shown under the field it names, with the focus moved there; a 2 s gen4.5 video generated
 from the keyboard, its progress watched as it moves (Server-Sent Events), then played in the
-gallery, where the <video> element reports a 2 s duration. Screenshots of each step are kept in
-test-artifacts/web/.
+gallery, where the <video> element reports a 2 s duration. Then a 12 s gen4.5 video (more than
+one 10 s generation) made with the "Long video" checkbox: one chain job, watched and played.
+Screenshots of each step are kept in test-artifacts/web/.
 
 Chromium is not optional here: without it the test fails (``make test`` installs it).
 """
@@ -166,6 +167,98 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     assert card.get_by_role("link", name="Download").get_attribute("download")
     assert card.get_by_role("button", name="Cancel").count() == 0  # hidden once done
     p.screenshot(path=ARTIFACTS / "4-played.png", full_page=True)
+
+    assert not problems, problems
+
+
+def test_a_chained_long_video_is_generated_watched_and_played(
+    browser_page: tuple[Page, list[str]],
+) -> None:
+    """12 s of gen4.5 (whose longest generation is 10 s): the chain checkbox makes it one job."""
+    import av
+
+    p, problems = browser_page
+    p.goto("/")
+    wait_for(p, "() => document.querySelector('#model').value === 'gen4.5'")
+    p.get_by_label("Model").select_option("gen4.5")
+    chain = p.get_by_label("Long video: chain generations")
+    chain.wait_for(state="visible")
+    assert not chain.is_checked()
+    chain.check()
+    # Chained, the duration is free (up to 300 s) instead of gen4.5's list of 2 to 10 s.
+    duration = p.locator("#duration")
+    duration.wait_for(state="visible")
+    assert p.locator("#duration-choice").is_hidden()
+    assert duration.get_attribute("max") == "300"
+    duration.fill("12")
+    p.get_by_label("Prompt").fill("a lighthouse at dusk, the tide coming in")
+    p.screenshot(path=ARTIFACTS / "7-chain-form.png", full_page=True)
+
+    def is_submission(response: Any) -> bool:
+        request = response.request
+        return request.method == "POST" and response.url.endswith("/v1/generations")
+
+    with p.expect_response(is_submission) as submitted:
+        p.get_by_role("button", name="Generate").click()
+    response = submitted.value
+    assert response.status == 202, response.text()  # accepted: not a 422
+    sent = response.request.post_data_json
+    assert sent["endpoint"] == "chain" and sent["duration"] == 12, sent
+    job_id = response.json()["id"]
+
+    # Watched on the page to the end.
+    p.locator("#current").wait_for(state="visible")
+    assert p.locator("#form-error").is_hidden()
+    seen: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        value, status = p.evaluate(
+            "() => [document.querySelector('#current-progress').value,"
+            " document.querySelector('#current-status').textContent]"
+        )
+        if not seen or seen[-1] != (status.split(" · ")[0], int(value)):
+            seen.append((status.split(" · ")[0], int(value)))
+        if status.startswith(("succeeded", "failed", "cancelled")):
+            break
+        time.sleep(0.1)
+    assert seen[-1] == ("succeeded", 100), seen
+    assert any(0 < value < 100 for _, value in seen), seen  # a segment done, not the chain
+
+    # The API: one chain job, of two segments, whose stored video lasts 12 s.
+    answer = p.request.get(f"/v1/generations/{job_id}")
+    assert answer.ok, answer.text()
+    job = answer.json()
+    assert job["endpoint"] == "chain", job
+    assert job["status"] == "succeeded", job
+    assert job["request"]["duration"] == 12, job["request"]
+    assert sum(job["request"]["segmentDurations"]) >= 12, job["request"]
+    assert len(job["request"]["segmentDurations"]) == 2, job["request"]
+    video_bytes = p.request.get(job["links"]["video"])
+    assert video_bytes.ok
+    with av.open(io.BytesIO(video_bytes.body())) as container:
+        stream = container.streams.video[0]
+        frame = 1 / float(stream.average_rate)
+        probed = float(container.duration) / av.time_base
+        frames = sum(1 for _ in container.decode(stream))
+    assert abs(probed - 12.0) <= frame, (probed, frame)
+    assert abs(frames * frame - 12.0) <= frame, (frames, frame)
+    assert abs(job["output"]["durationSeconds"] - 12.0) <= frame, job["output"]
+
+    # The page plays the chain's video (its card, not a segment's), a 12 s one.
+    card = p.locator(f"#gallery li.card[data-job-id='{job_id}']")
+    assert "succeeded" in card.locator(".state").inner_text()
+    video = card.locator("video")
+    video.wait_for()
+    selector = f"#gallery li.card[data-job-id='{job_id}'] video"
+    wait_for(p, "(s) => document.querySelector(s).readyState >= 1", arg=selector)
+    shown = p.evaluate("(s) => document.querySelector(s).duration", selector)
+    assert abs(shown - 12.0) <= frame, shown
+    assert p.evaluate("(s) => document.querySelector(s).videoWidth", selector) == 1280
+    assert f"/v1/generations/{job_id}" in (video.get_attribute("src") or "")
+    p.evaluate("(s) => { document.querySelector(s).muted = true; }", selector)
+    p.evaluate("(s) => document.querySelector(s).play()", selector)
+    wait_for(p, "(s) => document.querySelector(s).currentTime > 0.5", arg=selector)
+    p.screenshot(path=ARTIFACTS / "8-chain-played.png", full_page=True)
 
     assert not problems, problems
 

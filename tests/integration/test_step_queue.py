@@ -172,13 +172,10 @@ async def test_a_dead_workers_step_is_taken_over(
         dead,
         job.id,
     )
-    started = asyncio.get_running_loop().time()
     await cluster.start_worker("survivor")
     [done] = await cluster.wait_done([job.id], timeout=FAST.recovery_bound_seconds + 20)
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert emulator.stats()["tasksCreated"]["total"] == 1
-    # Taken over within the bound the docs state, plus the job's own run time.
-    assert asyncio.get_running_loop().time() - started < FAST.recovery_bound_seconds + 10
 
 
 async def test_an_active_job_without_a_step_is_found_again(cluster: Cluster) -> None:

@@ -29,13 +29,18 @@ from vidgate.api.routes_generations import router as generations_router
 from vidgate.api.routes_health import router as health_router
 from vidgate.api.routes_models import router as models_router
 from vidgate.api.routes_uploads import router as uploads_router
+from vidgate.api.routes_usage import router as usage_router
 from vidgate.api.routes_web import router as web_router
+from vidgate.api.routes_webhooks import job_payload
+from vidgate.api.routes_webhooks import router as webhooks_router
 from vidgate.errors import PayloadTooLarge
 from vidgate.keys import KeyStore
 from vidgate.media.url_policy import Resolver
 from vidgate.runtime import Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.uploads import UploadStore
+from vidgate.webhooks.policy import WebhookUrlPolicy
+from vidgate.webhooks.store import WebhookStore
 
 __all__ = ["RuntimeFactory", "create_app"]
 
@@ -55,13 +60,15 @@ def create_app(
     keys_required: bool = False,
     resolver: Resolver | None = None,
     media_client_factory: Callable[[], httpx.AsyncClient] | None = None,
+    webhook_client_factory: Callable[[], httpx.AsyncClient] | None = None,
 ) -> FastAPI:
     """The vidgate HTTP API.
 
     ``source`` is the settings to open a runtime from, or a factory of runtimes (tests).
     ``keys_required`` refuses requests without a key even while no key exists (a server bound to
     a public address). ``resolver`` and ``media_client_factory`` replace DNS and the guarded fetch
-    client (tests only; no setting reaches them).
+    client (tests only; no setting reaches them); ``webhook_client_factory`` likewise replaces
+    the guarded client webhooks are sent with.
     """
     if isinstance(source, Settings):
         settings = source
@@ -96,9 +103,16 @@ def create_app(
                 metrics=ApiMetrics(),
                 media=media,
                 worker=worker,
+                webhooks=WebhookUrlPolicy(
+                    settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                ),
             )
             if worker:
                 await runtime.start_worker()
+                await runtime.start_webhooks(
+                    job_payload,
+                    client=webhook_client_factory() if webhook_client_factory else None,
+                )
             mode = "emulator mode" if runtime.emulator_mode else "runway mode"
             auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
             log.info("vidgate API ready: %s, %s, worker %s", mode, auth_state, worker)
@@ -116,9 +130,11 @@ def create_app(
     )
     for router in (
         generations_router,
+        webhooks_router,
         events_router,
         uploads_router,
         models_router,
+        usage_router,
         health_router,
         web_router,
     ):

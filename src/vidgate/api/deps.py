@@ -17,6 +17,7 @@ from vidgate.errors import InternalError, RateLimited
 from vidgate.keys import KeyStore
 from vidgate.runtime import Runtime
 from vidgate.uploads import UploadStore
+from vidgate.webhooks.policy import WebhookUrlPolicy
 
 __all__ = ["ApiContext", "CallerDep", "ContextDep", "error_responses", "get_caller", "get_context"]
 
@@ -39,6 +40,8 @@ class ApiContext:
     metrics: ApiMetrics
     media: MediaPolicy
     worker: bool
+    #: Checks webhook URLs; its ``store`` holds targets and deliveries.
+    webhooks: WebhookUrlPolicy
 
 
 def get_context(request: Request) -> ApiContext:
@@ -74,6 +77,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 _DESCRIPTIONS = {
     400: "The request is malformed.",
     401: "No API key, or an unknown or revoked one.",
+    402: "Over the API key's daily or monthly budget; the message says what is left.",
     404: "No such resource for this API key.",
     409: "The Idempotency-Key was used before with another body.",
     413: "The body is larger than allowed.",

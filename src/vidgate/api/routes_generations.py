@@ -16,9 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from vidgate.api.chain_intake import accept_chain
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.ranges import parse_range
 from vidgate.api.schemas import (
+    GenerationEndpoint,
     GenerationIn,
     JobFailure,
     JobLinks,
@@ -26,6 +28,8 @@ from vidgate.api.schemas import (
     JobOut,
     JobOutput,
 )
+from vidgate.budgets import budget_reservation
+from vidgate.chain_plan import CHAIN_ENDPOINT
 from vidgate.errors import FieldProblem, NotFound, ValidationFailed
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
@@ -138,7 +142,7 @@ WaitQuery = Annotated[
             "model": JobOut,
             "description": "A repeat of an earlier request (same key and body).",
         },
-        **error_responses(409, 413, 503),
+        **error_responses(402, 409, 413, 503),
     },
     summary="Submit a generation",
 )
@@ -169,27 +173,58 @@ async def create_generation(
     problems = _non_finite(raw)
     if problems:
         raise ValidationFailed(problems)
-    generation, wire_body = await ctx.media.validate(
-        body.endpoint.value,
-        raw,
-        owner=caller.owner,
-        auth_enabled=await ctx.auth.auth_enabled(),
-        idempotency_key=idempotency_key,
+    # Checked first, reported with the body's problems: one 422 names every bad field.
+    hook_problems = await ctx.webhooks.problems(
+        body.webhook_url, field="webhookUrl", owner=caller.owner
     )
-    estimate = runtime.catalog.estimate_cost(
-        generation.model, duration=generation.duration_seconds, endpoint=generation.endpoint
-    )
+    try:
+        if body.endpoint is not GenerationEndpoint.CHAIN:
+            generation, wire_body = await ctx.media.validate(
+                body.endpoint.value,
+                raw,
+                owner=caller.owner,
+                auth_enabled=await ctx.auth.auth_enabled(),
+                idempotency_key=idempotency_key,
+            )
+            endpoint, model = generation.endpoint.value, generation.model
+            estimated = runtime.catalog.estimate_cost(
+                model, duration=generation.duration_seconds, endpoint=generation.endpoint
+            ).high
+        else:  # a chain: the estimate covers every segment
+            chain = await accept_chain(
+                ctx.media,
+                raw,
+                owner=caller.owner,
+                auth_enabled=await ctx.auth.auth_enabled(),
+                idempotency_key=idempotency_key,
+            )
+            endpoint, model, wire_body = CHAIN_ENDPOINT, chain.plan.model, chain.body
+            estimated = chain.estimated_credits
+    except ValidationFailed as exc:
+        if hook_problems:
+            raise ValidationFailed([*exc.problems, *hook_problems]) from exc
+        raise
+    if hook_problems:
+        raise ValidationFailed(hook_problems)
     created = await runtime.store.create_job(
-        endpoint=generation.endpoint.value,
-        model=generation.model,
+        endpoint=endpoint,
+        model=model,
         request=wire_body,
         owner=caller.owner,
         idempotency_key=idempotency_key,
-        estimated_credits=estimate.high,
+        estimated_credits=estimated,
+        webhook_url=body.webhook_url,
+        # Checked and reserved in the insert's transaction: concurrent requests cannot overspend.
+        admit=budget_reservation(
+            caller.owner,
+            estimated,
+            model=model,
+            idempotency_key=idempotency_key,
+        ),
     )
     job = created.job
     if not created.existing:
-        runtime.job_submitted()
+        await runtime.job_submitted(job.id)
     if wait:
         job = await _wait_for_end(ctx, request, job, caller.owner, wait)
     response.headers["Location"] = f"/v1/generations/{job.id}"
@@ -251,7 +286,7 @@ async def get_generation(
 async def cancel_generation(job_id: str, ctx: ContextDep, caller: CallerDep) -> JobOut:
     """Ask for the job to stop; it ends `cancelled` (a finished job is returned unchanged)."""
     job = await ctx.runtime.store.request_cancel(job_id, caller.owner)
-    ctx.runtime.job_submitted()  # wake the worker: it cancels the upstream task
+    await ctx.runtime.job_submitted(job.id)  # wake the worker: it cancels the upstream task
     return job_out(job)
 
 

@@ -6,7 +6,8 @@ Field names on the wire are camelCase, as in Runway's API (``estimatedCredits``,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,12 @@ __all__ = [
     "RecommendOut",
     "UploadList",
     "UploadOut",
+    "UsageBudgetOut",
+    "UsageOrganizationOut",
+    "UsageOut",
+    "UsagePeriodOut",
+    "UsageRowOut",
+    "UsageTierOut",
 ]
 
 
@@ -75,6 +82,16 @@ class ErrorEnvelope(_Out):
 # --- generations --------------------------------------------------------------------------------
 
 
+class GenerationEndpoint(StrEnum):
+    """What ``POST /v1/generations`` accepts: Runway's four endpoints, and ``chain``."""
+
+    TEXT_TO_VIDEO = Endpoint.TEXT_TO_VIDEO.value
+    IMAGE_TO_VIDEO = Endpoint.IMAGE_TO_VIDEO.value
+    VIDEO_TO_VIDEO = Endpoint.VIDEO_TO_VIDEO.value
+    CHARACTER_PERFORMANCE = Endpoint.CHARACTER_PERFORMANCE.value
+    CHAIN = "chain"  # several generations joined into one video (vidgate.chain)
+
+
 class GenerationIn(BaseModel):
     """A generation: the endpoint, the model, and the model's own fields (Runway's wire names)."""
 
@@ -94,8 +111,17 @@ class GenerationIn(BaseModel):
         },
     )
 
-    endpoint: Endpoint = Field(description="Which Runway generation endpoint to use.")
+    endpoint: GenerationEndpoint = Field(
+        description="Which Runway generation endpoint to use; `chain` joins several generations "
+        "of one model into one long video (see docs/chaining.md)."
+    )
     model: str = Field(description="A model id from GET /v1/models.")
+    webhook_url: str | None = Field(
+        None,
+        alias="webhookUrl",
+        description="An https URL to POST the job to, signed, when it ends (docs/webhooks.md); "
+        "default: your key's webhook URL, if set.",
+    )
 
 
 class JobFailure(_Out):
@@ -265,3 +291,58 @@ class HealthOut(_Out):
 class ReadyOut(_Out):
     status: str = "ready"
     database: str = "ok"
+
+
+# --- usage --------------------------------------------------------------------------------------
+
+
+class UsageRowOut(_Out):
+    """One key's spend on one model on one UTC day (the day its jobs were created)."""
+
+    key_id: str | None = Field(description="The API key; null for jobs made without one.")
+    model: str
+    day: date
+    jobs: int
+    spent_credits: float = Field(description="Actual cost of the finished jobs.")
+    reserved_credits: float = Field(description="Estimates held by the unfinished jobs.")
+
+
+class UsagePeriodOut(_Out):
+    limit_credits: float | None = Field(description="The budget of the period; null: no limit.")
+    since: datetime = Field(description="Start of the period (UTC midnight).")
+    spent_credits: float
+    reserved_credits: float
+    left_credits: float | None = Field(description="What new jobs may still reserve.")
+
+
+class UsageBudgetOut(_Out):
+    key_id: str
+    day: UsagePeriodOut
+    month: UsagePeriodOut
+
+
+class UsageTierOut(_Out):
+    max_concurrent_generations: int | None = Field(description="null: unlimited.")
+    max_daily_generations: int | None = Field(description="null: unlimited.")
+    daily_generations: int = Field(description="Generations in the past 24 h, per the provider.")
+
+
+class UsageOrganizationOut(_Out):
+    credit_balance: float | None = Field(description="The organization's credits at the provider.")
+    models: dict[str, UsageTierOut]
+    read_at: datetime | None = Field(description="When vidgate read this from the provider.")
+
+
+class UsageOut(_Out):
+    from_: date = Field(alias="from", description="First day of the report (UTC).")
+    to: date = Field(description="Last day of the report (UTC), included.")
+    jobs: int
+    spent_credits: float
+    reserved_credits: float
+    data: list[UsageRowOut] = Field(description="By day, key and model; empty days are left out.")
+    budget: UsageBudgetOut | None = Field(
+        None, description="The calling key's budget as it stands now; null without one."
+    )
+    organization: UsageOrganizationOut | None = Field(
+        None, description="The provider's view; null when it could not be read."
+    )

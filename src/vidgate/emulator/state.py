@@ -170,6 +170,8 @@ class EmulatorState:
                 failure=failure_text(failure_code) if failure_code else None,
             )
             self.board.add(task)
+            live = sum(1 for t in self.board if t.model == model and not t.status_at(now).terminal)
+            self.stats.live_tasks(model, live)
             self.organization.record_generation(model, now)
             self.organization.charge(model, estimated_credits, task.created_wall)
             self.stats.task_created(model, endpoint.value)
@@ -383,6 +385,9 @@ class EmulatorState:
         now = self.clock.now()
         changes = self.board.advance(now, self.config.concurrency_of)
         self._start_renders(changes.started)
+        for task in changes.started:
+            if task.slot_at is not None and task.slot_at > task.eligible_at:
+                self.stats.count("throttledTasks")  # it had to wait for a concurrency slot
         for task in changes.ended:
             task.plan = task.plan.without_inputs()
             task.final_credits = task.final_cost()

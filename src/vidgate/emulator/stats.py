@@ -23,6 +23,7 @@ class Stats:
         self._by_endpoint: Counter[str] = Counter()
         self._by_status: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
+        self._peak_live: Counter[str] = Counter()
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -33,6 +34,11 @@ class Stats:
             self._counts["tasksCreated"] += 1
             self._by_model[model] += 1
             self._by_endpoint[endpoint] += 1
+
+    def live_tasks(self, model: str, live: int) -> None:
+        """``live`` tasks of ``model`` exist (created, not ended); keeps the peak."""
+        with self._lock:
+            self._peak_live[model] = max(self._peak_live[model], live)
 
     def response(self, status: int) -> None:
         with self._lock:
@@ -50,6 +56,7 @@ class Stats:
                 self._by_endpoint,
                 self._by_status,
                 self._faults,
+                self._peak_live,
             ):
                 counter.clear()
 
@@ -66,6 +73,10 @@ class Stats:
                 "retriedRequests": c["retriedRequests"],
                 "taskGets": c["taskGets"],
                 "taskDeletes": c["taskDeletes"],
+                # Tasks that waited THROTTLED for a slot of their model's concurrency limit.
+                "throttledTasks": c["throttledTasks"],
+                # The most tasks of each model alive at once (created, not yet ended).
+                "peakLiveTasks": dict(self._peak_live),
                 "uploads": c["uploads"],
                 "uploadFiles": c["uploadFiles"],
                 "outputDownloads": c["outputDownloads"],

@@ -29,6 +29,7 @@ __all__ = [
     "create_engine",
     "is_sqlite",
     "normalize_url",
+    "pool_limits",
     "upgrade_database",
     "write_lock",
 ]
@@ -103,6 +104,17 @@ async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head")
     from vidgate.migrations import upgrade_database as upgrade
 
     await upgrade(url, revision)
+
+
+def pool_limits(url: str | URL, connections: int) -> dict[str, Any]:
+    """Engine arguments holding a PostgreSQL pool to ``connections`` (SQLite: nothing to hold).
+
+    Many processes share one server's ``max_connections``; a step that finds the pool busy waits
+    for a connection instead of opening one more.
+    """
+    if normalize_url(url).get_backend_name() == "sqlite":
+        return {}
+    return {"pool_size": connections, "max_overflow": 0, "pool_timeout": 60}
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

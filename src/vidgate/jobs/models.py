@@ -184,6 +184,8 @@ class Job(Base):
         Index(None, "status", "next_run_at"),
         # Listing one owner's jobs, newest first.
         Index(None, "owner", "id"),
+        # A key's spend in a day or month (budgets, usage); made by migration 0004.
+        Index(None, "owner", "created_at"),
         Index(None, "parent_id"),
     )
 

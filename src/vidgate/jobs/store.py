@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
@@ -40,11 +40,14 @@ __all__ = [
     "JobPage",
     "JobStore",
     "StaleJob",
+    "SubmitSlots",
     "hash_request",
 ]
 
 # Any constant: it only has to be the same in every vidgate process.
 _PG_EVENT_LOCK = 0x76_67_65_76_65_6E_74  # "vgevent"
+# Prefix of the advisory lock key per model that begin_submission holds (hashed with the model).
+_PG_SUBMIT_LOCK = b"vidgate-submit:"
 _CURSOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _ORM_UPDATE = {"synchronize_session": False, "populate_existing": True}
 
@@ -70,6 +73,15 @@ class CreatedJob(NamedTuple):
     job: Job
     #: True when an earlier request with the same idempotency key made the job.
     existing: bool
+
+
+class SubmitSlots(NamedTuple):
+    """What :meth:`JobStore.begin_submission` counted for a model, across every worker."""
+
+    #: Upstream tasks alive now: jobs submitting, or running or throttled with a task.
+    active: int
+    #: Upstream creates (attempts) since the ``since`` given.
+    created_since: int
 
 
 class JobPage(NamedTuple):
@@ -223,12 +235,15 @@ class JobStore:
         segment_index: int | None = None,
         run_at: datetime | None = None,
         now: datetime | None = None,
+        admit: Callable[[AsyncSession, datetime], Awaitable[None]] | None = None,
     ) -> CreatedJob:
         """Store a new queued job, committed before this returns.
 
         With an ``idempotency_key``, a repeat of the same (owner, key) and the same request
         returns the first job with ``existing=True``; the same key with another request raises
         :class:`~vidgate.errors.Conflict`. ``run_at`` delays the first run (default: now).
+        ``admit(session, now)`` runs inside the insert's transaction, after the idempotency check;
+        raising refuses the job (budgets reserve credits this way, see :mod:`vidgate.budgets`).
         """
         now = now or _utcnow()
         owner_value = owner or NO_OWNER
@@ -244,6 +259,8 @@ class JobStore:
                         )
                         if existing is not None:
                             return self._existing(existing, request_hash)
+                    if admit is not None:
+                        await admit(session, now)
                     job = Job(
                         id=new_job_id(),
                         owner=owner_value,
@@ -511,6 +528,73 @@ class JobStore:
         changes["lease_expires_at"] = None
         return await self.update_job(job, expected_version=job.version, now=now, **changes)
 
+    async def begin_submission(
+        self,
+        job: Job,
+        *,
+        admit: Callable[[SubmitSlots], str | None],
+        since: datetime,
+        status_reason: str,
+        estimated_credits: float | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Job, str | None]:
+        """Move ``job`` to ``submitting`` and record its attempt, if ``admit`` lets it.
+
+        ``admit`` gets the job's model's :class:`SubmitSlots`, counted in the same transaction as
+        the move and under a lock per model (PostgreSQL: an advisory transaction lock; SQLite:
+        ``BEGIN IMMEDIATE``), and returns None to go ahead or why the job must wait. Workers
+        sharing the database therefore never start more upstream tasks between them than
+        ``admit`` allows. Returns the moved job and None, or the unchanged job and the reason.
+        ``estimated_credits``, if given, is stored with the move.
+        """
+        now = now or _utcnow()
+        async with self._writing() as session:
+            if not self._sqlite:
+                digest = hashlib.sha256(_PG_SUBMIT_LOCK + job.model.encode()).digest()
+                key = int.from_bytes(digest[:8], "big", signed=True)
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            active = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.model == job.model,
+                    Job.id != job.id,
+                    or_(
+                        Job.status == Status.SUBMITTING,
+                        Job.status.in_([Status.RUNNING, Status.THROTTLED])
+                        & Job.task_id.is_not(None),
+                    ),
+                )
+            )
+            created = await session.scalar(
+                select(func.count())
+                .select_from(Attempt)
+                .join(Job, Job.id == Attempt.job_id)
+                .where(
+                    Job.model == job.model,
+                    Attempt.created_at >= since,
+                    or_(Attempt.task_id.is_not(None), Attempt.status == Status.SUBMITTING),
+                )
+            )
+            reason = admit(SubmitSlots(int(active or 0), int(created or 0)))
+            if reason is not None:
+                return job, reason
+            changes: dict[str, Any] = {"status": Status.SUBMITTING, "status_reason": status_reason}
+            if estimated_credits is not None:
+                changes["estimated_credits"] = estimated_credits
+            moved = await self._compare_and_set(session, job.id, job.version, now, changes)
+            if await session.get(Attempt, (job.id, job.attempt)) is None:
+                # Recorded with the move, so the next count of creates includes it.
+                session.add(
+                    Attempt(
+                        job_id=job.id,
+                        number=job.attempt,
+                        created_at=now,
+                        status=Status.SUBMITTING,
+                    )
+                )
+            return moved, None
+
     async def request_cancel(
         self, job_id: str, owner: str | None = None, *, now: datetime | None = None
     ) -> Job:
@@ -542,6 +626,12 @@ class JobStore:
             return await self._compare_and_set(
                 session, job.id, job.version, now, changes, event_type="cancel_requested"
             )
+
+    async def list_children(self, parent_id: str) -> list[Job]:
+        """The jobs made for ``parent_id`` (a chain's segments), by segment index."""
+        stmt = select(Job).where(Job.parent_id == parent_id).order_by(Job.segment_index, Job.id)
+        async with self._reading() as session:
+            return list(await session.scalars(stmt))
 
     async def count_by_status(self, owner: str | None = None) -> dict[Status, int]:
         """How many jobs are in each status (every status present, zeros included)."""

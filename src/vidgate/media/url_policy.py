@@ -46,6 +46,7 @@ __all__ = [
     "MediaKind",
     "MediaReference",
     "Resolver",
+    "check_https_url",
     "check_media_url",
     "fetch_media",
     "guarded_client",
@@ -156,6 +157,28 @@ def check_media_url(
     host = _check_https_authority(url, field=field, allowed_ports=allowed_ports)
     _check_allowlisted(host, field=field, allowed_hosts=allowed_hosts)
     return MediaReference(field=field, url=url, scheme="https", host=host)
+
+
+def check_https_url(
+    url: str, *, field: str, allowed_ports: Collection[int] = DEFAULT_ALLOWED_PORTS
+) -> str:
+    """The address rules alone, for URLs vidgate itself will call (webhooks): no allowlist.
+
+    ``url`` must be an ``https`` URL naming a host by a domain name (no IP address in any
+    notation, no local name, no user info, nothing two parsers could read two ways) on one of
+    ``allowed_ports``. Returns the normalised host; raises :class:`MediaRejected` naming ``field``.
+    Like :func:`check_media_url`, no network: the guarded backend vets the addresses it dials.
+    """
+    if not url:
+        raise _reject(field, "URL is empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise _reject(field, f"URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ch <= " " or ch in "\x7f\\" for ch in url):
+        raise _reject(field, "URL must not contain whitespace, control characters or backslashes")
+    match = _SCHEME_RE.match(url)
+    if match is None or match.group(1).lower() != "https":
+        raise _reject(field, "URL scheme must be https")
+    return _check_https_authority(url, field=field, allowed_ports=allowed_ports)
 
 
 def _check_https_authority(url: str, *, field: str, allowed_ports: Collection[int]) -> str:

@@ -316,7 +316,21 @@
     const choice = $("duration-choice");
     const previous = Number(choice.hidden ? input.value : choice.value) || 5;
     $("duration-field").hidden = !duration;
-    if (duration && current.durations.length) {
+    // A chain: one long video from several generations (text or image to video models).
+    const chainable = Boolean(duration) && ["text_to_video", "image_to_video"].includes($("endpoint").value)
+      && Boolean(state.model.endpoints.image_to_video);
+    $("chain-field").hidden = !chainable;
+    if (!chainable) $("chain").checked = false;
+    if (chainable && $("chain").checked) {
+      input.min = "1";
+      input.max = "300";
+      if (!input.value || Number(input.value) <= (duration.max ?? 10)) input.value = "30";
+      input.hidden = false;
+      choice.hidden = true;
+      $("duration-label").htmlFor = "duration";
+      $("duration-hint").textContent =
+        `A chain of ${state.model.id} generations, up to 300 s in total.`;
+    } else if (duration && current.durations.length) {
       choice.textContent = "";
       for (const value of current.durations) {
         const option = document.createElement("option");
@@ -535,7 +549,21 @@
 
   // -- submitting -------------------------------------------------------------------------------
 
+  function chainBody() {
+    // The chain's own fields only (docs/chaining.md): the server plans the segments.
+    const body = { endpoint: "chain", model: state.model.id };
+    const text = $("prompt").value.trim();
+    if (text) body.promptText = text;
+    if ($("ratio").value && !$("ratio-field").hidden) body.ratio = $("ratio").value;
+    const duration = durationValue();
+    if (duration !== null) body.duration = duration;
+    const image = state.media.promptImage;
+    if ($("endpoint").value === "image_to_video" && image) body.promptImage = image.uri;
+    return body;
+  }
+
   function requestBody() {
+    if (!$("chain-field").hidden && $("chain").checked) return chainBody();
     const current = spec();
     const body = { endpoint: $("endpoint").value, model: state.model.id };
     if (current.fields.promptText) {
@@ -879,6 +907,10 @@
   });
   $("prompt").addEventListener("input", updatePromptCount);
   $("duration").addEventListener("input", updateEstimate);
+  $("chain").addEventListener("change", () => {
+    clearErrors();
+    renderEndpointFields();
+  });
   $("duration-choice").addEventListener("change", updateEstimate);
   $("gallery-more").addEventListener("click", () => loadGallery(state.nextCursor));
   $("current-cancel").addEventListener("click", () => {

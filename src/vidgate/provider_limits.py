@@ -1,0 +1,145 @@
+"""The provider's tier limits, kept before work is sent: concurrency and daily generations.
+
+Runway lets each model run ``maxConcurrentGenerations`` tasks at once (more are stored THROTTLED
+upstream) and create ``maxDailyGenerations`` in a rolling 24 hours (more are refused with 429).
+Both come from ``GET /v1/organization``, of which this module keeps a snapshot, read again every
+``refresh_seconds``. Before each create, :meth:`ProviderLimits.begin_submission` decides whether the
+model has room; the decision and the job's move to ``submitting`` are one transaction
+(:meth:`~vidgate.jobs.store.JobStore.begin_submission`), counted from the jobs table under a lock
+per model, so the cap holds across every worker sharing the database, not per process. A job
+without room stays ``queued`` with a ``status_reason`` naming the limit and is looked at again
+``retry_seconds`` later (the next snapshot, for the daily limit).
+
+The daily count is the snapshot's ``dailyGenerations`` plus the creates vidgate made since the
+snapshot was read. If the organization cannot be read, the last snapshot is kept; with none, jobs go
+ahead unchecked (Runway then throttles or refuses with 429 itself, which the pipeline survives), and
+the read is tried again after a short pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from vidgate.errors import VidgateError
+from vidgate.jobs.models import Job
+from vidgate.jobs.store import JobStore, SubmitSlots
+from vidgate.provider.base import ModelLimits, Organization, Provider
+
+__all__ = ["DEFAULT_REFRESH_SECONDS", "DEFAULT_RETRY_SECONDS", "ProviderLimits", "Waiting"]
+
+log = logging.getLogger("vidgate.provider_limits")
+
+#: How old a snapshot of the organization may get before it is read again.
+DEFAULT_REFRESH_SECONDS = 60.0
+#: How soon a job waiting for a concurrency slot is looked at again.
+DEFAULT_RETRY_SECONDS = 5.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Waiting(NamedTuple):
+    """Why a job may not be submitted now, and when to look again."""
+
+    reason: str
+    retry_at: datetime
+
+
+@dataclass
+class ProviderLimits:
+    """A cached view of the provider's tier limits, and the gate every create passes."""
+
+    provider: Provider
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+    retry_seconds: float = DEFAULT_RETRY_SECONDS
+    clock: Callable[[], datetime] = _utcnow
+    _snapshot: Organization | None = field(default=None, init=False)
+    _read_at: datetime | None = field(default=None, init=False)
+    _next_read: datetime | None = field(default=None, init=False)
+    _reading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    async def organization(self) -> tuple[Organization | None, datetime | None]:
+        """The snapshot and when it was read, read again if older than ``refresh_seconds``."""
+        if self._next_read is None or self.clock() >= self._next_read:
+            async with self._reading:
+                if self._next_read is None or self.clock() >= self._next_read:
+                    await self._read()
+        return self._snapshot, self._read_at
+
+    async def _read(self) -> None:
+        started = self.clock()
+        try:
+            snapshot = await self.provider.organization()
+        except VidgateError as exc:
+            # Keep what we had; try again soon rather than at every create.
+            log.warning("could not read the provider's tier limits: %s", exc)
+            pause = min(self.refresh_seconds, 10.0)
+            self._next_read = started + timedelta(seconds=pause)
+            return
+        self._snapshot, self._read_at = snapshot, started
+        self._next_read = started + timedelta(seconds=self.refresh_seconds)
+
+    async def model_limits(self, model: str) -> ModelLimits | None:
+        """The tier limits of ``model`` as last read; None when unknown."""
+        snapshot, _ = await self.organization()
+        return snapshot.models.get(model) if snapshot else None
+
+    async def begin_submission(
+        self,
+        store: JobStore,
+        job: Job,
+        *,
+        status_reason: str,
+        estimated_credits: float | None = None,
+    ) -> tuple[Job, Waiting | None]:
+        """Move ``job`` to ``submitting`` if its model has room under the tier limits.
+
+        Returns the moved job and None, or the unchanged job and why it waits.
+        """
+        snapshot, read_at = await self.organization()
+        limits = snapshot.models.get(job.model) if snapshot else None
+        now = self.clock()
+        daily_full = False
+
+        def admit(slots: SubmitSlots) -> str | None:
+            nonlocal daily_full
+            if limits is None:
+                return None
+            if limits.max_daily is not None:
+                used = limits.daily_used + slots.created_since
+                if used >= limits.max_daily:
+                    daily_full = True
+                    return (
+                        f"waiting: {job.model} reached its tier limit of {limits.max_daily} "
+                        f"generations a day (rolling 24 h); vidgate checks again every "
+                        f"{self.refresh_seconds:g} s"
+                    )
+            if limits.max_concurrent is not None and slots.active >= limits.max_concurrent:
+                return (
+                    f"waiting: {job.model} is at its tier limit of {limits.max_concurrent} "
+                    "concurrent generations"
+                )
+            return None
+
+        moved, reason = await store.begin_submission(
+            job,
+            admit=admit,
+            since=read_at or now,
+            status_reason=status_reason,
+            estimated_credits=estimated_credits,
+            now=now,
+        )
+        if reason is None:
+            return moved, None
+        if daily_full:
+            # Generations leave the rolling window over time: the next snapshot tells.
+            retry_at = max((self._next_read or now), now + timedelta(seconds=self.retry_seconds))
+        else:
+            retry_at = now + timedelta(seconds=self.retry_seconds)
+        return moved, Waiting(reason, retry_at)

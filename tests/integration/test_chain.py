@@ -1,0 +1,298 @@
+"""Chained generations end to end: the real worker and store (SQLite and PostgreSQL), the emulator
+as a real HTTP server and the official SDK as the client; faults through the emulator's knobs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import io
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from vidgate.catalog import get_catalog
+from vidgate.chain_plan import validate_chain
+from vidgate.emulator.server import EmulatorServer
+from vidgate.jobs.models import Job
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
+from vidgate.media.probe import extract_frame, probe_media
+from vidgate.polling import PollCadence
+from vidgate.provider.runway import RunwayProvider
+from vidgate.runtime import EMULATOR_API_KEY
+from vidgate.storage import Storage
+from vidgate.worker import Pipeline, Worker
+
+FPS = 24
+# Mean absolute difference (0-255 RGB) two decodes of "the same picture" may show after one more
+# round of H.264 at crf 23 (measured: about 1.5); the emulator's slow pans move by 5 and more.
+SEAM_TOLERANCE = 2.5
+CHAIN_30S = {
+    "model": "gen4.5",
+    "promptText": "a lighthouse at dusk, the camera circling it",
+    "ratio": "1280:720",
+    "duration": 30,
+}
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
+    emulator_server.reset()
+    emulator_server.control(taskSeconds=0.4, pendingSeconds=0.05, seed=7)
+    return emulator_server
+
+
+@dataclass
+class Harness:
+    store: JobStore
+    storage: Storage
+    pipeline: Pipeline
+    worker: Worker
+    emulator: EmulatorServer
+
+    async def submit_chain(self, raw: dict[str, Any]) -> Job:
+        plan = validate_chain(raw)
+        created = await self.store.create_job(
+            endpoint="chain",
+            model=plan.model,
+            request=dict(plan.body),
+            estimated_credits=plan.estimate_credits(),
+        )
+        self.worker.wake()
+        return created.job
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await runner
+
+    async def run_until_done(self, job_id: str, timeout: float = 90.0) -> Job:
+        async with self.running(), asyncio.timeout(timeout):
+            while not (job := await self.store.get_job(job_id)).status.is_terminal:
+                await asyncio.sleep(0.05)
+            return job
+
+    def path(self, key: str | None) -> Path:
+        assert key is not None
+        local = self.storage.local_path(key)
+        assert local is not None
+        return local
+
+
+def _make_harness(store: JobStore, storage: Storage, emulator: EmulatorServer) -> Harness:
+    provider = RunwayProvider(
+        api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
+    )
+    pipeline = Pipeline(
+        store=store,
+        provider=provider,
+        storage=storage,
+        catalog=get_catalog(),
+        cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+        internal_retry_limit=2,
+    )
+    return Harness(store, storage, pipeline, Worker(pipeline, idle_seconds=0.05), emulator)
+
+
+@pytest.fixture
+async def harness(
+    engine: AsyncEngine, emulator: EmulatorServer, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    storage = Storage.from_url((tmp_path / "media").as_uri())
+    made = _make_harness(JobStore(engine), storage, emulator)
+    yield made
+    await made.pipeline.provider.aclose()
+
+
+def _pixels(image: Image.Image) -> NDArray[np.float64]:
+    return np.asarray(image.convert("RGB"), dtype=np.float64)
+
+
+def _difference(a: Image.Image, b: Image.Image) -> float:
+    return float(np.abs(_pixels(a) - _pixels(b)).mean())
+
+
+def _frames(path: Path, indexes: set[int]) -> dict[int, Image.Image]:
+    found: dict[int, Image.Image] = {}
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index in indexes:
+                found[index] = frame.to_image()
+    return found
+
+
+async def test_30_second_chain_is_one_continuous_video_from_three_tasks(harness: Harness) -> None:
+    parent = await harness.submit_chain(CHAIN_30S)
+    assert parent.estimated_credits == 360  # 12 credits/s x 30 s: the whole chain
+    progress: set[str] = set()
+    async with harness.running(), asyncio.timeout(120):
+        while not (current := await harness.store.get_job(parent.id)).status.is_terminal:
+            if current.status_reason:
+                progress.add(current.status_reason.split(":")[0])
+            await asyncio.sleep(0.05)
+    done = current
+    assert done.status is Status.SUCCEEDED, done.status_reason
+    assert {"segment 1 of 3", "segment 2 of 3", "segment 3 of 3"} <= progress
+
+    # Exactly three upstream tasks: one text to video, then two image to video.
+    stats = harness.emulator.stats()
+    assert stats["tasksCreated"]["total"] == 3
+    assert stats["tasksCreated"]["byEndpoint"] == {"text_to_video": 1, "image_to_video": 2}
+    children = await harness.store.list_children(parent.id)
+    assert [(c.segment_index, c.endpoint, c.status) for c in children] == [
+        (0, "text_to_video", Status.SUCCEEDED),
+        (1, "image_to_video", Status.SUCCEEDED),
+        (2, "image_to_video", Status.SUCCEEDED),
+    ]
+    assert all(c.request["duration"] == 10 for c in children)
+    assert children[1].request["promptImage"].startswith("runway://")
+    assert done.cost_credits == 360
+
+    # One playable MP4 of 30 s (within a frame), at the requested ratio, whole and checksummed.
+    video = harness.path(done.output_key)
+    assert hashlib.sha256(video.read_bytes()).hexdigest() == done.output_sha256
+    info = probe_media(video)
+    assert (info.width, info.height, info.video_codec) == (1280, 720, "h264")
+    assert info.duration_seconds == pytest.approx(30.0, abs=1 / FPS)
+    assert done.output_duration_seconds == pytest.approx(30.0, abs=1 / FPS)
+    assert harness.path(done.poster_key).exists()
+    with av.open(str(video)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == 3 * 10 * FPS - 2  # every frame decodes; each seam's repeat is gone
+
+    # Each segment starts on the picture the previous one ended on.
+    for before, after in itertools.pairwise(children):
+        last = extract_frame(harness.path(before.output_key), "last")
+        first = extract_frame(harness.path(after.output_key), "first")
+        across = _difference(last, first)
+        assert across < SEAM_TOLERANCE
+        # ...and not on just any picture of the previous segment: the comparison can fail.
+        elsewhere = extract_frame(harness.path(before.output_key), "first")
+        assert _difference(elsewhere, first) > 2 * across
+
+    # In the joined video the seam shows once: segment 2 begins right after segment 1's 239
+    # frames (its last one dropped), with the copied, bit-exact pictures.
+    seam = 10 * FPS - 1
+    joined = _frames(video, {seam - 1, seam})
+    first_of_2 = extract_frame(harness.path(children[1].output_key), "first")
+    assert _difference(joined[seam], first_of_2) < 0.5
+    assert _difference(joined[seam - 1], joined[seam]) < 2 * SEAM_TOLERANCE  # continuous motion
+
+
+async def test_chain_from_a_first_image_at_a_portrait_ratio(harness: Harness) -> None:
+    picture = Image.new("RGB", (720, 1280), (200, 40, 40))
+    picture.paste((20, 60, 220), (0, 640, 720, 1280))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data_uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    parent = await harness.submit_chain(
+        {
+            "model": "gen4.5",
+            "promptTexts": ["a red and blue flag", "the flag waves"],
+            "promptImage": data_uri,
+            "ratio": "720:1280",
+            "duration": 12,
+        }
+    )
+    done = await harness.run_until_done(parent.id)
+    assert done.status is Status.SUCCEEDED, done.status_reason
+    children = await harness.store.list_children(parent.id)
+    assert [c.request["duration"] for c in children] == [6, 6]
+    assert [c.request["promptText"] for c in children] == ["a red and blue flag", "the flag waves"]
+    assert [c.endpoint for c in children] == ["image_to_video", "image_to_video"]
+    info = probe_media(harness.path(done.output_key))
+    assert (info.width, info.height) == (720, 1280)
+    assert info.duration_seconds == pytest.approx(12.0, abs=1 / FPS)
+    first = extract_frame(harness.path(done.output_key), "first")
+    assert _difference(first, picture) < SEAM_TOLERANCE
+    assert harness.emulator.stats()["tasksCreated"]["total"] == 2
+
+
+async def test_cancelling_the_chain_cancels_the_running_segment(harness: Harness) -> None:
+    harness.emulator.control(taskSeconds=30)
+    parent = await harness.submit_chain(CHAIN_30S)
+    async with harness.running():
+        async with asyncio.timeout(30):
+            while not any(c.task_id for c in await harness.store.list_children(parent.id)):
+                await asyncio.sleep(0.05)
+        await harness.store.request_cancel(parent.id)
+        harness.worker.wake()
+        async with asyncio.timeout(30):
+            while not (done := await harness.store.get_job(parent.id)).status.is_terminal:
+                await asyncio.sleep(0.05)
+    assert done.status is Status.CANCELLED, done.status_reason
+    [child] = await harness.store.list_children(parent.id)
+    assert child.status is Status.CANCELLED
+    stats = harness.emulator.stats()
+    assert stats["tasksCreated"]["total"] == 1  # the rest of the chain never started
+    assert stats["taskDeletes"] == 1
+
+
+async def test_a_failed_segment_fails_the_chain_with_its_reason(harness: Harness) -> None:
+    harness.emulator.control(failRate=1.0, failureCode="SAFETY.INPUT.TEXT")
+    parent = await harness.submit_chain(CHAIN_30S)
+    done = await harness.run_until_done(parent.id)
+    assert done.status is Status.FAILED
+    assert done.failure_code == "SAFETY.INPUT.TEXT"
+    assert (done.status_reason or "").startswith("segment 1 of 3 failed")
+    assert harness.emulator.stats()["tasksCreated"]["total"] == 1
+
+
+async def test_internal_failures_of_a_segment_are_retried_by_the_pipeline(
+    harness: Harness,
+) -> None:
+    parent = await harness.submit_chain({**CHAIN_30S, "duration": 4})  # one 4 s segment
+    harness.emulator.control(failRate=1.0, failureCode="INTERNAL")
+    async with harness.running():
+        async with asyncio.timeout(30):
+            while True:
+                children = await harness.store.list_children(parent.id)
+                if children and children[0].attempt >= 2:
+                    break
+                await asyncio.sleep(0.02)
+        harness.emulator.control(failRate=0.0)
+    done = await harness.run_until_done(parent.id)
+    assert done.status is Status.SUCCEEDED, done.status_reason
+    [child] = await harness.store.list_children(parent.id)
+    assert child.attempt >= 2
+    assert harness.emulator.stats()["tasksCreated"]["total"] == child.attempt
+
+
+async def test_a_restart_resumes_after_the_last_finished_segment(
+    harness: Harness, engine: AsyncEngine
+) -> None:
+    parent = await harness.submit_chain({**CHAIN_30S, "duration": 12})  # 6 s + 6 s
+    async with harness.running(), asyncio.timeout(60):
+        while len(await harness.store.list_children(parent.id)) < 2:
+            await asyncio.sleep(0.02)
+    # A new process: its own pipeline, worker and provider client, the same database.
+    restarted = _make_harness(JobStore(engine), harness.storage, harness.emulator)
+    try:
+        done = await restarted.run_until_done(parent.id)
+    finally:
+        await restarted.pipeline.provider.aclose()
+    assert done.status is Status.SUCCEEDED, done.status_reason
+    assert len(await harness.store.list_children(parent.id)) == 2
+    assert harness.emulator.stats()["tasksCreated"]["total"] == 2
