@@ -27,6 +27,7 @@ from psycopg import sql
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.database import create_engine
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import MIGRATIONS_DIR, upgrade_database
@@ -267,3 +268,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def job_store(engine: AsyncEngine) -> JobStore:
     """A :class:`~vidgate.jobs.store.JobStore` on ``engine`` (both backends)."""
     return JobStore(engine)
+
+
+# -- the emulator ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[EmulatorServer]:
+    """One emulator (a real HTTP server on 127.0.0.1) per test module; tests reset it."""
+    with EmulatorServer() as server:
+        yield server

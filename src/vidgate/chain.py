@@ -199,7 +199,7 @@ class ChainSteps:
     async def _upload_last_frame(self, job: Job, previous: Job, index: int) -> str:
         if previous.output_key is None:
             raise MediaRejected.single("segment", f"segment {index} has no stored output")
-        async with self._local_copy(previous.output_key) as path:
+        async with self.pipeline.storage.local_copy(previous.output_key) as path:
             png = await asyncio.to_thread(last_frame_png, path, field=f"segment {index}")
         with tempfile.TemporaryDirectory(prefix="vidgate-chain-") as tmp:
             frame = Path(tmp) / f"{job.id}-{index}.png"
@@ -279,7 +279,9 @@ class ChainSteps:
             async with contextlib.AsyncExitStack() as stack:
                 for key in keys:
                     assert key is not None
-                    paths.append(await stack.enter_async_context(self._local_copy(key)))
+                    paths.append(
+                        await stack.enter_async_context(self.pipeline.storage.local_copy(key))
+                    )
                 joined = Path(tmp) / "video.mp4"
                 try:
                     result = await asyncio.to_thread(
@@ -320,21 +322,6 @@ class ChainSteps:
         )
 
     # --- helpers -----------------------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _local_copy(self, key: str) -> AsyncIterator[Path]:
-        storage = self.pipeline.storage
-        local = storage.local_path(key)
-        if local is not None:
-            yield local
-            return
-        with tempfile.TemporaryDirectory(prefix="vidgate-chain-") as tmp:
-            path = Path(tmp) / "segment.mp4"
-            size = await storage.size(key)
-            with path.open("wb") as handle:
-                async for chunk in await storage.open_range(key, 0, size):
-                    handle.write(chunk)
-            yield path
 
     async def _finish(
         self,

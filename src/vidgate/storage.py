@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -313,6 +314,22 @@ class Storage:
         """The file behind ``key`` for a local store (to serve it with sendfile), else None."""
         _check_key(key)
         return None if self._root is None else self._root / key
+
+    @contextlib.asynccontextmanager
+    async def local_copy(self, key: str) -> AsyncIterator[Path]:
+        """A file holding ``key`` for tools that need a path (PyAV): the file itself when the
+        store is local, else a temporary copy, streamed (constant memory) and removed after."""
+        local = self.local_path(key)
+        if local is not None:
+            yield local
+            return
+        with tempfile.TemporaryDirectory(prefix="vidgate-copy-") as tmp:
+            path = Path(tmp) / Path(key).name
+            size = await self.size(key)
+            with path.open("wb") as handle:
+                async for chunk in await self.open_range(key, 0, size):
+                    handle.write(chunk)
+            yield path
 
     # -- errors -------------------------------------------------------------------------------
 

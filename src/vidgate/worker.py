@@ -19,12 +19,10 @@ import io
 import logging
 import os
 import socket
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from vidgate.catalog import Catalog
@@ -424,7 +422,7 @@ class Pipeline:
         stored = await self.storage.save_stream(
             video_key, self.provider.download(task.output[0]), content_type="video/mp4"
         )
-        async with self._local_copy(video_key) as path:
+        async with self.storage.local_copy(video_key) as path:
             info = await asyncio.to_thread(probe_media, path, field="output")
             poster = io.BytesIO()
             await asyncio.to_thread(save_poster, path, poster)
@@ -450,21 +448,6 @@ class Pipeline:
             cost_credits=task.cost_credits,
             progress=1.0,
         )
-
-    @contextlib.asynccontextmanager
-    async def _local_copy(self, key: str) -> AsyncIterator[Path]:
-        local = self.storage.local_path(key)
-        if local is not None:
-            yield local
-            return
-        # Object stores: probe a temporary local copy, streamed (constant memory).
-        with tempfile.TemporaryDirectory(prefix="vidgate-probe-") as tmp:
-            path = Path(tmp) / "video.mp4"
-            size = await self.storage.size(key)
-            with path.open("wb") as handle:
-                async for chunk in await self.storage.open_range(key, 0, size):
-                    handle.write(chunk)
-            yield path
 
     # --- endings -----------------------------------------------------------------------------
 

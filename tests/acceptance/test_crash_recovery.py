@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +30,6 @@ from vidgate.worker import FailureCode
 JOBS = 12
 KILLS = 4
 SUBMIT_CONCURRENCY = 2
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import io
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,19 +44,6 @@ CHAIN_30S = {
     "ratio": "1280:720",
     "duration": 30,
 }
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
-    emulator_server.reset()
-    emulator_server.control(taskSeconds=0.4, pendingSeconds=0.05, seed=7)
-    return emulator_server
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,19 +29,6 @@ from vidgate.storage import Storage
 from vidgate.worker import FailureCode, Pipeline, Worker
 
 GEN45 = {"model": "gen4.5", "promptText": "a lighthouse at dusk", "ratio": "1280:720"}
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
-    emulator_server.reset()
-    emulator_server.control(taskSeconds=0.4, pendingSeconds=0.05, seed=7)
-    return emulator_server
 
 
 @dataclass

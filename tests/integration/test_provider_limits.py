@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,17 +36,10 @@ GEN45 = {
 CONCURRENCY_WAIT = "waiting: gen4.5 is at its tier limit of 2 concurrent generations"
 
 
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
-
-
 @pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
-    emulator_server.reset()
-    emulator_server.control(taskSeconds=0.5, pendingSeconds=0.05, seed=7)
-    return emulator_server
+def emulator(emulator: EmulatorServer) -> EmulatorServer:
+    emulator.control(taskSeconds=0.5)  # long enough to see tasks overlap
+    return emulator
 
 
 @dataclass

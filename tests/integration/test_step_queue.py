@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,19 +37,6 @@ GEN45 = {
 FAST = QueueTimings(
     poll_seconds=0.1, heartbeat_seconds=0.5, stall_seconds=2.0, recover_every_seconds=1
 )
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
-    emulator_server.reset()
-    emulator_server.control(taskSeconds=0.4, pendingSeconds=0.05, seed=7)
-    return emulator_server
 
 
 class Cluster:
