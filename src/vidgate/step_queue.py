@@ -8,10 +8,12 @@ step of job X at time T" between processes. Each step is one short task:
   earlier time (a cancel, a new job) moves the waiting one forward instead of adding another;
 - after a step, the task defers the job's next step at the ``next_run_at`` the step wrote.
 
-A worker killed with ``kill -9`` stops sending heartbeats. The recovery task (periodic, one run
-per tick across the cluster) ends the steps such a worker left in ``doing`` after
-``stall_seconds`` and defers them again; it also defers any active job that has no step waiting
-(the API process died between storing a job and deferring it). The job row's compare-and-set
+A worker killed with ``kill -9`` stops sending heartbeats. Every worker runs a recovery loop beside
+its steps (never queued behind them, so a backlog cannot delay it): once a tick it ends the steps
+a worker silent for ``stall_seconds`` left in ``doing`` and defers them again, ahead of the
+backlog; it also defers any active job that has no step waiting (the API process died between
+storing a job and deferring it). Several workers recovering at once is harmless: ending a step
+twice fails for the second, and deferring is idempotent. The job row's compare-and-set
 version keeps a worker that was only slow, not dead, from overwriting the new owner's work.
 
 SQLite (the embedded default) has no procrastinate connector; there :class:`vidgate.worker.Worker`
@@ -20,6 +22,8 @@ claims due rows directly, in one process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,10 +43,12 @@ log = logging.getLogger("vidgate.step_queue")
 
 QUEUE = "vidgate"
 STEP_TASK = "vidgate.step"
-RECOVER_TASK = "vidgate.recover"
-# Recovery runs, and the steps it takes over run, ahead of the backlog of ordinary steps: a
-# burst of new jobs must not delay the jobs a dead worker left behind.
+# The steps recovery takes over run ahead of the backlog of ordinary steps: a burst of new jobs
+# must not delay the jobs a dead worker left behind.
 RECOVERY_PRIORITY = 10
+# An API process defers a job's first step right after storing it; only a job older than this
+# without a step is an orphan.
+ORPHAN_GRACE_SECONDS = 5.0
 # Procrastinate's own tables: created by ``vidgate migrate`` when this one is missing.
 _SCHEMA_PROBE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
 # A waiting step asked for again sooner is moved forward, never back.
@@ -82,7 +88,7 @@ class QueueTimings:
     poll_seconds: float = 0.5  # fallback polling; LISTEN/NOTIFY starts new steps at once
     heartbeat_seconds: float = 2.0
     stall_seconds: float = 10.0  # no heartbeat for this long: the worker is dead
-    recover_every_seconds: int = 5
+    recover_every_seconds: float = 1.0
 
     @classmethod
     def from_lease(cls, lease_seconds: float) -> QueueTimings:
@@ -90,7 +96,7 @@ class QueueTimings:
         return cls(
             heartbeat_seconds=lease_seconds / 5,
             stall_seconds=lease_seconds,
-            recover_every_seconds=max(1, min(10, round(lease_seconds / 3))),
+            recover_every_seconds=min(1.0, lease_seconds / 5),
         )
 
     @property
@@ -119,12 +125,6 @@ class StepQueue:
         )
         self.app = procrastinate.App(connector=connector)
         self.app.task(name=STEP_TASK, queue=QUEUE)(self._run_step)
-        recover = self.app.task(
-            name=RECOVER_TASK, queue=QUEUE, pass_context=False, priority=RECOVERY_PRIORITY
-        )(self._recover)
-        self.app.periodic(
-            cron=f"*/{self.timings.recover_every_seconds} * * * * *", periodic_id="recover"
-        )(recover)
 
     async def __aenter__(self) -> StepQueue:
         await self.app.open_async()
@@ -167,6 +167,15 @@ class StepQueue:
 
     async def run_worker(self, *, concurrency: int, name: str = "vidgate") -> None:
         """Run steps until cancelled; a cancelled worker finishes the steps it has started."""
+        recovering = asyncio.create_task(self._recover_forever())
+        try:
+            await self._run_steps(concurrency=concurrency, name=name)
+        finally:
+            recovering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovering
+
+    async def _run_steps(self, *, concurrency: int, name: str) -> None:
         await self.app.run_worker_async(
             queues=[QUEUE],
             concurrency=concurrency,
@@ -198,7 +207,15 @@ class StepQueue:
 
     # --- recovery ----------------------------------------------------------------------------
 
-    async def _recover(self, timestamp: int) -> None:
+    async def _recover_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.timings.recover_every_seconds)
+            try:
+                await self.recover()
+            except procrastinate_errors.ConnectorException:
+                log.exception("recovery failed; trying again next tick")
+
+    async def recover(self) -> None:
         """End the steps of dead workers and defer every active job that has no step."""
         manager = self.app.job_manager
         stalled = await manager.get_stalled_jobs(
@@ -208,9 +225,12 @@ class StepQueue:
         )
         for step in stalled:
             assert step.id is not None
-            await manager.finish_job_by_id_async(
-                step.id, status=procrastinate_jobs.Status.FAILED, delete_job=True
-            )
+            try:
+                await manager.finish_job_by_id_async(
+                    step.id, status=procrastinate_jobs.Status.FAILED, delete_job=True
+                )
+            except procrastinate_errors.ConnectorException:
+                continue  # another worker's recovery ended it first
             log.warning("took over job %s from a dead worker", step.queueing_lock)
             if step.queueing_lock:
                 await self.schedule(step.queueing_lock, priority=RECOVERY_PRIORITY)
@@ -219,7 +239,7 @@ class StepQueue:
 
     async def _orphans(self, *, limit: int = 500) -> list[str]:
         # A grace period lets an API process finish deferring the job it has just stored.
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.timings.recover_every_seconds)
+        cutoff = datetime.now(UTC) - timedelta(seconds=ORPHAN_GRACE_SECONDS)
         active = [status.value for status in ACTIVE_STATUSES]
         async with self.store.engine.connect() as connection:
             rows = await connection.scalars(

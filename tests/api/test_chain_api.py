@@ -79,3 +79,14 @@ async def test_chain_is_accepted_estimated_and_joined(api: Api) -> None:
     assert abs(done["output"]["durationSeconds"] - 5.0) <= 1 / 24
     video = await api.get(done["links"]["video"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    # The segments are ordinary jobs that name their chain and their place in it.
+    listed = (await api.get("/v1/generations", params={"limit": 10})).json()["data"]
+    segments = sorted(
+        (j for j in listed if j["parentId"] == job["id"]), key=lambda j: j["segmentIndex"]
+    )
+    assert [(s["segmentIndex"], s["status"]) for s in segments] == [
+        (0, "succeeded"),
+        (1, "succeeded"),
+    ]
+    assert [s["request"]["duration"] for s in segments] == [3, 2]
+    assert done["parentId"] is None

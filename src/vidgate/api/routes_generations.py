@@ -85,6 +85,8 @@ def job_out(job: Job) -> JobOut:
         cost_credits=job.cost_credits,
         failure=failure,
         cancel_requested=job.cancel_requested,
+        parent_id=job.parent_id,
+        segment_index=job.segment_index,
         created_at=job.created_at,
         updated_at=job.updated_at,
         finished_at=job.finished_at,

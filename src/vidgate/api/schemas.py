@@ -161,6 +161,8 @@ class JobOut(_Out):
     updated_at: datetime
     finished_at: datetime | None = None
     output: JobOutput | None = None
+    parent_id: str | None = Field(None, description="The chain this job is a segment of.")
+    segment_index: int | None = Field(None, description="Its place in that chain, from 0.")
     links: JobLinks
 
 

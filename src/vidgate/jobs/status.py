@@ -23,7 +23,7 @@ class Status(StrEnum):
     #: The intent to create an upstream task is recorded; the create call may be in flight, so a
     #: crash here is reconciled with the provider, never blindly resubmitted.
     SUBMITTING = "submitting"
-    #: The provider said THROTTLED, or we wait locally for a provider concurrency slot.
+    #: The provider said THROTTLED (a job waiting locally for a tier slot stays QUEUED).
     THROTTLED = "throttled"
     #: The provider reports the task PENDING or RUNNING.
     RUNNING = "running"

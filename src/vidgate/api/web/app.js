@@ -629,6 +629,7 @@
   }
 
   function upsertJob(job) {
+    if (job.parentId) return; // a chain's segment: its chain's card shows "segment k of n"
     if (isStale(state.jobs.get(job.id), job)) return;
     state.jobs.set(job.id, job);
     let card = state.cards.get(job.id);
