@@ -23,10 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
-from vidgate.jobs.database import WRITE_OPTION, create_engine, upgrade_database, write_lock
+from vidgate.jobs.database import (
+    Transactions,
+    create_engine,
+    upgrade_database,
+)
 from vidgate.jobs.models import NO_OWNER, Job
 from vidgate.settings import Settings
 from vidgate.spend import day_start, month_start, sum_spend
@@ -158,21 +162,9 @@ class BudgetStore:
     """The ``budgets`` table: set, read and list budgets; report where a key stands."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
-        self._write_lock = write_lock(engine)
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
-
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        transactions = Transactions(engine)
+        self._reading = transactions.reading
+        self._writing = transactions.writing
 
     async def set_budget(
         self,
@@ -219,10 +211,13 @@ class BudgetStore:
             return {b.key_id: b for b in await session.scalars(select(Budget))}
 
     async def standing(self, key_id: str, now: datetime | None = None) -> BudgetStanding | None:
-        """Where ``key_id`` stands against its budget; None when it has none."""
+        """Where ``key_id`` stands against its budget; None when it has none; NotFound when
+        there is no such key."""
         async with self._reading() as session:
             budget = await session.get(Budget, key_id)
             if budget is None:
+                if await session.get(ApiKey, key_id) is None:
+                    raise NotFound(f"no API key {key_id}")
                 return None
             return await standing_of(session, budget, now or _utcnow())
 

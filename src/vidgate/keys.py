@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.errors import NotFound, ValidationFailed
-from vidgate.jobs.database import WRITE_OPTION, create_engine, write_lock
+from vidgate.jobs.database import Transactions, create_engine
 from vidgate.migrations import upgrade_database
 from vidgate.settings import Settings
 from vidgate.tenant_models import ApiKey
@@ -51,16 +51,9 @@ class KeyStore:
     """The ``api_keys`` table."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
-        self._write_lock = write_lock(engine)
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        transactions = Transactions(engine)
+        self._reading = transactions.reading
+        self._writing = transactions.writing
 
     async def create_key(self, name: str, *, now: datetime | None = None) -> CreatedKey:
         """Make a key named ``name``; the returned token is not stored anywhere."""
@@ -85,7 +78,7 @@ class KeyStore:
         stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
         if not include_revoked:
             stmt = stmt.where(ApiKey.revoked_at.is_(None))
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return list(await session.scalars(stmt))
 
     async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> ApiKey:
@@ -106,7 +99,7 @@ class KeyStore:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
         digest = hash_token(token)
-        async with self._sessions() as session:
+        async with self._reading() as session:
             key = await session.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
         # The lookup is by hash, so timing says nothing about the token; compare anyway.
         if key is None or not hmac.compare_digest(key.token_sha256, digest):
@@ -116,7 +109,7 @@ class KeyStore:
     async def count_active(self) -> int:
         """How many keys are not revoked; zero means the server runs without auth."""
         stmt = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return int(await session.scalar(stmt) or 0)
 
 

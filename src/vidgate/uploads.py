@@ -11,7 +11,6 @@ height) are checked against the probe, and again when an upload is later used in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import mimetypes
 import os
@@ -26,11 +25,11 @@ from typing import TYPE_CHECKING, BinaryIO
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, Endpoint, FieldSpec
 from vidgate.errors import MediaRejected, NotFound, PayloadTooLarge, ValidationFailed
-from vidgate.jobs.database import WRITE_OPTION, write_lock
+from vidgate.jobs.database import Transactions
 from vidgate.jobs.models import NO_OWNER, new_job_id
 from vidgate.media.probe import SNIFF_BYTES, MediaInfo, probe_media, sniff_mime
 from vidgate.tenant_models import Upload
@@ -438,16 +437,9 @@ class UploadStore:
     """The ``uploads`` table: who uploaded what, and the ``runway://`` URI it became."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
-        self._write_lock = write_lock(engine)
-
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        transactions = Transactions(engine)
+        self._reading = transactions.reading
+        self._writing = transactions.writing
 
     async def create_upload(
         self,
@@ -486,7 +478,7 @@ class UploadStore:
 
     async def get_upload(self, upload_id: str, owner: str | None = None) -> Upload:
         """The upload; :class:`NotFound` when missing or someone else's (``owner=None``: any)."""
-        async with self._read_sessions() as session:
+        async with self._reading() as session:
             upload = await session.get(Upload, upload_id)
         if upload is None or (owner is not None and upload.owner != owner):
             raise NotFound(f"no upload {upload_id}")
@@ -503,7 +495,7 @@ class UploadStore:
             if not _CURSOR.match(cursor):
                 raise ValidationFailed.single("cursor", "not a cursor returned by this API")
             stmt = stmt.where(Upload.id < cursor)
-        async with self._read_sessions() as session:
+        async with self._reading() as session:
             uploads = list(await session.scalars(stmt))
         if len(uploads) > limit:
             return UploadPage(uploads[:limit], uploads[limit - 1].id)
@@ -515,7 +507,7 @@ class UploadStore:
         if not wanted:
             return {}
         stmt = select(Upload).where(Upload.uri.in_(wanted)).order_by(Upload.id)
-        async with self._read_sessions() as session:
+        async with self._reading() as session:
             return {upload.uri: upload for upload in await session.scalars(stmt)}
 
     async def find_ingested(
@@ -534,5 +526,5 @@ class UploadStore:
             .order_by(Upload.id.desc())
             .limit(1)
         )
-        async with self._read_sessions() as session:
+        async with self._reading() as session:
             return await session.scalar(stmt)

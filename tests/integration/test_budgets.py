@@ -191,6 +191,8 @@ async def test_setting_budgets(budgets: BudgetStore, key_id: str) -> None:
     assert await budgets.set_budget(key_id, daily=None, monthly=None) is None
     assert await budgets.get_budget(key_id) is None
     assert await budgets.standing(key_id) is None
+    with pytest.raises(NotFound):
+        await budgets.standing("ak_missing")
 
 
 @pytest.fixture

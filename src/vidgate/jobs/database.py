@@ -13,12 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Engine, event, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 from vidgate.errors import ConfigurationError
@@ -26,6 +32,7 @@ from vidgate.errors import ConfigurationError
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "WRITE_OPTION",
+    "Transactions",
     "create_engine",
     "is_sqlite",
     "normalize_url",
@@ -115,6 +122,31 @@ def pool_limits(url: str | URL, connections: int) -> dict[str, Any]:
     if normalize_url(url).get_backend_name() == "sqlite":
         return {}
     return {"pool_size": connections, "max_overflow": 0, "pool_timeout": 60}
+
+
+class Transactions:
+    """Read and write transactions on one engine: what every table's store opens its work with.
+
+    A write transaction starts with ``BEGIN IMMEDIATE`` on SQLite and is taken under the
+    process's write lock (:func:`write_lock`); both commit on success and roll back on error.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
+        )
+        self._write_lock = write_lock(engine)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock, self._write_sessions() as session, session.begin():
+            yield session
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

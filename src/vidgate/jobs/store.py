@@ -20,17 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.errors import Conflict, InternalError, NotFound, ValidationFailed
-from vidgate.jobs.database import WRITE_OPTION, is_sqlite, write_lock
+from vidgate.jobs.database import Transactions, is_sqlite
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent, new_job_id
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
 
@@ -173,27 +172,15 @@ class JobStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sqlite = is_sqlite(engine)
-        self._write_lock = write_lock(engine)
-        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
+        transactions = Transactions(engine)
+        self._reading = transactions.reading
+        self._writing = transactions.writing
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
 
     # -- transactions ------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session, session.begin():
-            yield session
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
 
     async def _lock_row(self, session: AsyncSession, job_id: str) -> Job | None:
         # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL locks the row.

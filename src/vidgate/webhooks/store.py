@@ -14,16 +14,15 @@ Concurrency rules the dispatcher relies on (several processes may share one Post
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.errors import NotFound
-from vidgate.jobs.database import WRITE_OPTION, is_sqlite, write_lock
+from vidgate.jobs.database import Transactions, is_sqlite
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent, new_job_id
 from vidgate.jobs.status import Status
 from vidgate.webhooks.models import (
@@ -97,21 +96,9 @@ class WebhookStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sqlite = is_sqlite(engine)
-        self._write_lock = write_lock(engine)
-        self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(
-            engine, expire_on_commit=False, execution_options={WRITE_OPTION: True}
-        )
-
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session:
-            yield session
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+        transactions = Transactions(engine)
+        self._reading = transactions.reading
+        self._writing = transactions.writing
 
     # -- targets ------------------------------------------------------------------------------
 
