@@ -49,8 +49,6 @@ RECOVERY_PRIORITY = 10
 # An API process defers a job's first step right after storing it; only a job older than this
 # without a step is an orphan.
 ORPHAN_GRACE_SECONDS = 5.0
-# Procrastinate's own tables: created by ``vidgate migrate`` when this one is missing.
-_SCHEMA_PROBE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
 # A waiting step asked for again sooner is moved forward, never back.
 _MOVE_FORWARD = """
 UPDATE procrastinate_jobs
@@ -132,16 +130,6 @@ class StepQueue:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.app.close_async()
-
-    # --- schema ------------------------------------------------------------------------------
-
-    async def ensure_schema(self) -> bool:
-        """Create procrastinate's tables if they are missing; True if they were created."""
-        row = await self.app.connector.execute_query_one_async(_SCHEMA_PROBE)
-        if row["present"]:
-            return False
-        await self.app.schema_manager.apply_schema_async()
-        return True
 
     # --- deferring ---------------------------------------------------------------------------
 
