@@ -94,7 +94,7 @@ class ChainSteps:
         try:
             plan = validate_chain(job.request, catalog=self.pipeline.catalog)
         except ValidationFailed as exc:
-            return await self._finish(
+            return await self.pipeline.finish(
                 job, Status.FAILED, reason=str(exc), failure_code="INVALID_REQUEST"
             )
         children = {c.segment_index: c for c in await self.pipeline.store.list_children(job.id)}
@@ -152,7 +152,7 @@ class ChainSteps:
                 image = await self._upload_last_frame(job, children[index - 1], index)
             except VidgateError as exc:
                 if isinstance(exc, MediaRejected):
-                    return await self._finish(
+                    return await self.pipeline.finish(
                         job,
                         Status.FAILED,
                         reason=f"{label}: the previous segment's last frame is unusable: {exc}",
@@ -212,7 +212,7 @@ class ChainSteps:
         label = self._label(plan, index)
         cost = _cost(children.values())
         if child.status is Status.CANCELLED:
-            return await self._finish(
+            return await self.pipeline.finish(
                 job,
                 Status.CANCELLED,
                 reason=f"{label} was cancelled: {child.status_reason or 'cancelled'}",
@@ -220,7 +220,7 @@ class ChainSteps:
                 cost_credits=cost,
             )
         message = child.failure_message or child.status_reason or "failed"
-        return await self._finish(
+        return await self.pipeline.finish(
             job,
             Status.FAILED,
             reason=f"{label} failed: {message}",
@@ -244,7 +244,7 @@ class ChainSteps:
                 status_reason=f"cancelling {self._label(plan, min(done, plan.count - 1))}",
             )
         final = await store.list_children(job.id)
-        return await self._finish(
+        return await self.pipeline.finish(
             job,
             Status.CANCELLED,
             reason=f"cancelled by request after {done} of {plan.count} segments",
@@ -267,7 +267,7 @@ class ChainSteps:
         poster_key = f"jobs/{job.id}/poster.jpg"
         keys = [s.output_key for s in segments]
         if any(k is None for k in keys):
-            return await self._finish(
+            return await self.pipeline.finish(
                 job,
                 Status.FAILED,
                 reason="a finished segment has no stored output",
@@ -288,7 +288,7 @@ class ChainSteps:
                         join_videos, paths, joined, target_seconds=plan.total_seconds
                     )
                 except MediaRejected as exc:
-                    return await self._finish(
+                    return await self.pipeline.finish(
                         job,
                         Status.FAILED,
                         reason=f"the segments could not be joined: {exc}",
@@ -305,7 +305,7 @@ class ChainSteps:
             poster_key, _single_chunk(poster.getvalue()), content_type="image/jpeg"
         )
         log.info("chain %s: joined %d segments (%s)", job.id, plan.count, result.mode)
-        return await self._finish(
+        return await self.pipeline.finish(
             job,
             Status.SUCCEEDED,
             reason=f"joined {plan.count} segments",
@@ -319,28 +319,6 @@ class ChainSteps:
             output_codec=info.video_codec,
             cost_credits=_cost(segments),
             progress=1.0,
-        )
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    async def _finish(
-        self,
-        job: Job,
-        status: Status,
-        *,
-        reason: str,
-        failure_code: str | None = None,
-        **changes: Any,
-    ) -> Job:
-        if failure_code is not None or status is Status.FAILED:
-            changes.setdefault("failure_message", reason)
-        return await self.pipeline.store.release(
-            job,
-            self.pipeline.clock(),
-            status=status,
-            status_reason=reason,
-            failure_code=failure_code,
-            **changes,
         )
 
 

@@ -137,9 +137,9 @@ class Pipeline:
     async def _submit(self, job: Job) -> Job:
         now = self.clock()
         if job.cancel_requested:
-            return await self._finish(job, Status.CANCELLED, reason="cancelled before submission")
+            return await self.finish(job, Status.CANCELLED, reason="cancelled before submission")
         if self._deadline_passed(job, now):
-            return await self._finish(
+            return await self.finish(
                 job,
                 Status.FAILED,
                 reason="timed out before it could be submitted",
@@ -148,7 +148,7 @@ class Pipeline:
         try:
             request = validate_request(job.endpoint, job.request, catalog=self.catalog)
         except ValidationFailed as exc:
-            return await self._finish(
+            return await self.finish(
                 job, Status.FAILED, reason=str(exc), failure_code=FailureCode.INVALID_REQUEST
             )
         async with self._submitting:
@@ -194,7 +194,7 @@ class Pipeline:
                 failure_code=FailureCode.PROVIDER_REFUSED,
                 failure_message=str(exc),
             )
-            return await self._finish(
+            return await self.finish(
                 job, Status.FAILED, reason=str(exc), failure_code=FailureCode.PROVIDER_REFUSED
             )
         submitted = self.clock()
@@ -254,7 +254,7 @@ class Pipeline:
             failure_code=FailureCode.SUBMISSION_UNCERTAIN,
             failure_message=message,
         )
-        return await self._finish(
+        return await self.finish(
             job, Status.FAILED, reason=message, failure_code=FailureCode.SUBMISSION_UNCERTAIN
         )
 
@@ -283,7 +283,7 @@ class Pipeline:
                 job, now + timedelta(seconds=delay), status_reason=f"provider unavailable: {exc}"
             )
         except NotFound:
-            return await self._finish(
+            return await self.finish(
                 job,
                 Status.FAILED,
                 reason="the task no longer exists upstream (deleted outside vidgate)",
@@ -311,7 +311,7 @@ class Pipeline:
             return await self._task_failed(job, task, changes)
         if task.status is TaskStatus.CANCELLED:
             changes["cost_credits"] = task.cost_credits
-            return await self._finish(
+            return await self.finish(
                 job,
                 Status.CANCELLED,
                 reason="cancelled upstream, outside vidgate",
@@ -354,7 +354,7 @@ class Pipeline:
                 **changes,
             )
         changes["cost_credits"] = task.cost_credits
-        return await self._finish(
+        return await self.finish(
             job,
             Status.FAILED,
             reason=message,
@@ -378,7 +378,7 @@ class Pipeline:
             await self.store.finish_attempt(
                 job.id, job.attempt, status=status, failure_code=failure_code
             )
-        return await self._finish(job, status, reason=reason, failure_code=failure_code)
+        return await self.finish(job, status, reason=reason, failure_code=failure_code)
 
     # --- download ----------------------------------------------------------------------------
 
@@ -390,7 +390,7 @@ class Pipeline:
                     assert job.task_id is not None
                     task = await self.provider.get_task(job.task_id)
                 if task.status is not TaskStatus.SUCCEEDED or not task.output:
-                    return await self._finish(
+                    return await self.finish(
                         job,
                         Status.FAILED,
                         reason=f"the task is {task.raw_status} with no output to store",
@@ -409,7 +409,7 @@ class Pipeline:
                 await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
             except NotFound:
                 break
-        return await self._finish(
+        return await self.finish(
             job,
             Status.FAILED,
             reason=f"the output could not be stored after {DOWNLOAD_ATTEMPTS} tries",
@@ -433,7 +433,7 @@ class Pipeline:
             poster_key, _single_chunk(poster.getvalue()), content_type="image/jpeg"
         )
         await self.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
-        return await self._finish(
+        return await self.finish(
             job,
             Status.SUCCEEDED,
             reason="stored",
@@ -451,7 +451,7 @@ class Pipeline:
 
     # --- endings -----------------------------------------------------------------------------
 
-    async def _finish(
+    async def finish(
         self,
         job: Job,
         status: Status,
@@ -460,7 +460,8 @@ class Pipeline:
         failure_code: str | None = None,
         **changes: Any,
     ) -> Job:
-        if failure_code is not None:
+        """End the job in ``status``; a failure keeps ``reason`` as its message."""
+        if failure_code is not None or status is Status.FAILED:
             changes.setdefault("failure_message", reason)
         return await self.store.release(
             job,

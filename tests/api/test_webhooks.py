@@ -17,18 +17,15 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tls_support import Certificate, self_signed_certificate
 from vidgate.errors import WebhookSignatureInvalid
 from vidgate.media.url_policy import guarded_client
 from vidgate.settings import Settings
@@ -61,41 +58,9 @@ def resolver(table: dict[str, list[str]]) -> Callable[[str], Any]:
 # --- the receiver -------------------------------------------------------------------------------
 
 
-@dataclass
-class Certificate:
-    pem: bytes
-    cert_file: Path
-    key_file: Path
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vidgate webhook test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.test")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    directory = tmp_path_factory.mktemp("webhook-tls")
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    (directory / "cert.pem").write_bytes(pem)
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(pem, directory / "cert.pem", directory / "key.pem")
+    return self_signed_certificate(tmp_path_factory.mktemp("webhook-tls"), "hooks.test")
 
 
 @dataclass
@@ -242,7 +207,7 @@ def start(
         def client() -> httpx.AsyncClient:
             return guarded_client(
                 resolver=resolver(CONNECT_DNS),
-                ssl_context=ssl.create_default_context(cadata=certificate.pem.decode()),
+                ssl_context=certificate.client_context(),
                 allow_loopback_for_tests=True,
                 timeout=httpx.Timeout(TIMEOUT),
             )
