@@ -7,16 +7,16 @@ A plain HTTP server in its own process (``sendfile``, so the server is not what 
 client) serves one 200 MB file of random bytes. Both clients fetch the same URL, alternating,
 five times each: ``curl -s -o FILE URL``, and vidgate's download path in a fresh process,
 ``Storage.save_stream(key, RunwayProvider.download(url))`` into a ``file://`` storage (streamed
-in 1 MiB chunks, sha256 computed on the way, written under a temporary name and renamed). The
+in 4 MiB chunks read on a worker thread, sha256 computed and written in one pass on another,
+under a temporary name, then renamed). The
 pipeline's time is that call alone; curl's is its process, start to exit. RSS growth is the
 process's peak RSS during the call (psutil, sampled every 10 ms) minus its RSS just before it,
 measured after a 1 MiB warm-up download so one-off allocations (imports, connection pool) are in
 the baseline.
 
-Two reference readers run in the same child after vidgate's path, to show where the ceiling is
-(timing only; neither is vidgate's code): ``httpx_discard`` streams the URL with the same httpx
-call as the provider (``aiter_raw(1 MiB)``) and throws the bytes away; ``lean`` reads it with
-asyncio's stream reader in 1 MiB reads, hashing and writing each chunk in a worker thread.
+One reference reader runs in the same child after vidgate's path (timing only, not vidgate's
+code): ``httpx_discard`` streams the URL with httpx, the SDK's HTTP client, and throws the bytes
+away: the ceiling of the path vidgate used before (docs/benchmarks.md explains the change).
 """
 
 from __future__ import annotations
@@ -116,7 +116,6 @@ async def _fetch(url: str, warmup_url: str, directory: str) -> dict[str, Any]:
     await provider.aclose()
     references = {
         "httpx_discard_mb_per_s": await _timed(_httpx_discard(url)),
-        "lean_mb_per_s": await _timed(_lean(url, Path(directory) / "lean.out")),
     }
     return references | {
         "bytes": stored.size,
@@ -143,47 +142,6 @@ async def _httpx_discard(url: str) -> int:
     async with httpx.AsyncClient(timeout=60) as client, client.stream("GET", url) as response:
         async for chunk in response.aiter_raw(MIB):
             size += len(chunk)
-    return size
-
-
-async def _lean(url: str, dest: Path) -> int:
-    """HTTP/1.1 by hand on asyncio streams; sha256 and write in a worker thread, pipelined."""
-    import hashlib
-    from concurrent.futures import ThreadPoolExecutor
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port, limit=4 * MIB)
-    writer.write(
-        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
-    )
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    digest = hashlib.sha256()
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(1) as pool, dest.open("wb") as handle:
-
-        def sink(data: bytes) -> None:
-            digest.update(data)
-            handle.write(data)
-
-        pending: asyncio.Future[None] | None = None
-        size = 0
-        while size < length:
-            chunk = await reader.read(min(MIB, length - size))
-            if not chunk:
-                break
-            size += len(chunk)
-            if pending is not None:
-                await pending
-            pending = loop.run_in_executor(pool, sink, chunk)
-        if pending is not None:
-            await pending
-    writer.close()
     return size
 
 
@@ -241,8 +199,7 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
             server.wait(timeout=10)
     curl_speed = median([r["mb_per_s"] for r in curl_runs])
     references = {
-        name: median([r[f"{name}_mb_per_s"] for r in pipeline_runs])
-        for name in ("httpx_discard", "lean")
+        name: median([r[f"{name}_mb_per_s"] for r in pipeline_runs]) for name in ("httpx_discard",)
     }
     pipeline_speed = median([r["mb_per_s"] for r in pipeline_runs])
     growth = median([r["rss_growth_mib"] for r in pipeline_runs])
@@ -257,8 +214,6 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
         "pipeline_mb_per_s": pipeline_speed,
         "ratio": round(ratio, 3),
         "httpx_discard_mb_per_s": references["httpx_discard"],
-        "lean_mb_per_s": references["lean"],
-        "lean_best_mb_per_s": max(r["lean_mb_per_s"] for r in pipeline_runs),
         "rss_growth_mib": growth,
         "rss_growth_max_mib": worst_growth,
         "goal_ratio": GOAL_RATIO,

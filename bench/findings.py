@@ -40,41 +40,31 @@ def _api(r: dict[str, Any]) -> list[str]:
 
 
 def _download(r: dict[str, Any]) -> list[str]:
+    httpx_ratio = r["httpx_discard_mb_per_s"] / r["curl_mb_per_s"]
+    how = (
+        "The output is read by `provider/output_reader.py`: urllib on a worker thread, 4 MiB "
+        "`readinto` calls (the socket read releases the GIL), the next chunk read while this one "
+        "is hashed and written in one pass on another thread (`Storage._save_local`), then a "
+        "rename. The SDK's own client, httpx, reads 64 KiB at a time through h11 and anyio on "
+        f"the event loop: with the bytes thrown away it reached {r['httpx_discard_mb_per_s']:.0f} "
+        f"MB/s here ({httpx_ratio:.2f}x curl), which is why outputs do not go through it (a "
+        "py-spy profile of the earlier httpx path put ~45% of the loop in httpcore/anyio/h11 "
+        "reads, ~17% in sha256 and ~10% in obstore's per-chunk hand-off)."
+    )
     notes = []
-    if not r["speed_met"]:
+    if r["speed_met"]:
+        notes.append(f"- **Download speed, met ({r['ratio']:.2f}x curl).** {how}")
+    else:
         notes.append(
-            f"- **Download speed, not met ({r['ratio']:.2f}x curl).** Even with the bytes thrown "
-            f"away, the httpx stream the provider uses reaches {r['httpx_discard_mb_per_s']:.0f} "
-            f"MB/s here ({r['httpx_discard_mb_per_s'] / r['curl_mb_per_s']:.2f}x curl): the "
-            "ceiling is in the HTTP client before storage adds anything. A py-spy profile (15 "
-            "downloads of 200 MB in one process; `py-spy record --native --threads`) puts the "
-            "event-loop thread's time in: httpcore/anyio/h11 reading 64 KiB at a time (~45%; "
-            "each read goes through anyio's checkpoint, whose `asyncio.current_task()` costs a "
-            "`getpid()` syscall), sha256 (~17%), obstore pulling each 1 MiB chunk from Python "
-            "into its Rust writer thread (~10%, a GIL hand-off per chunk), httpx's `ByteChunker` "
-            "re-cutting the stream into 1 MiB pieces (~7%, copies), and the event loop waiting "
-            "(~10%). curl does one thing per byte (recv then write) in C, without a hash."
-        )
-        notes.append(
-            "  What would fix it (in `provider/runway.py` and `storage.py`, not benchmark code): "
-            "read the body with a lean reader (asyncio stream reads of 1 MiB, as the `lean` "
-            f"reference row does: median {r['lean_mb_per_s']:.0f} MB/s, best "
-            f"{r['lean_best_mb_per_s']:.0f} MB/s = "
-            f"{r['lean_best_mb_per_s'] / r['curl_mb_per_s']:.2f}x curl; its runs vary far more "
-            "than curl's here) or at least `aiter_raw()` without a chunk size (no re-cutting "
-            "copy); for a local store, hash and "
-            "write each chunk in one worker thread, pipelined with the next read, instead of "
-            "`obstore.put_async` fed chunk by chunk from the event loop (obstore is still the "
-            "right path for S3/GCS/Azure). On 2 shared cores the server, the reader and the "
-            "hasher compete, and even the lean reader's median falls short of 0.8x here: the "
-            "goal as written (against curl, which does not hash) may be out of "
-            "reach for a Python process on this machine; 0.6-0.7x is a realistic target."
+            f"- **Download speed, not met ({r['ratio']:.2f}x curl).** {how} curl does one thing "
+            "per byte (recv then write) in C, without a hash; on 2 shared cores the server, the "
+            "reader and the hasher compete."
         )
     if not r["memory_met"]:
         notes.append(
-            f"- **Download memory, not met ({r['rss_growth_max_mib']:.1f} MiB growth).** The path "
-            "should hold one 1 MiB chunk at a time; look for chunks kept alive (a list, or an "
-            "object store buffering parts)."
+            f"- **Download memory, not met ({r['rss_growth_max_mib']:.1f} MiB growth).** The "
+            "path should hold at most three 4 MiB chunks at a time; look for chunks kept alive "
+            "(a list, or an object store buffering parts)."
         )
     return notes
 

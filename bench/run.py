@@ -98,17 +98,16 @@ def _download_section(r: dict[str, Any]) -> list[str]:
         f"| vidgate: `save_stream(key, provider.download(url))` | {r['pipeline_mb_per_s']:.0f} "
         f"| {ours_runs} | {r['ratio']:.2f} "
         f"| {r['rss_growth_mib']:.1f}, {r['rss_growth_max_mib']:.1f} |",
-        f"| reference: the same httpx stream, bytes discarded | {r['httpx_discard_mb_per_s']:.0f} "
+        f"| reference: httpx (the SDK's client), bytes discarded "
+        f"| {r['httpx_discard_mb_per_s']:.0f} "
         f"| | {r['httpx_discard_mb_per_s'] / r['curl_mb_per_s']:.2f} | |",
-        f"| reference: lean asyncio reader, sha256 + write in a thread | {r['lean_mb_per_s']:.0f} "
-        f"| | {r['lean_mb_per_s'] / r['curl_mb_per_s']:.2f} | |",
         "",
         f"{r['rounds']} rounds, alternating curl and vidgate; 200 MB (200,000,000 bytes) of random "
         "data served with `sendfile` by a plain HTTP server in its own process. vidgate's figure "
         "is the `save_stream` call (download, sha256 on the fly, write under a temporary name, "
         "rename); its RSS growth is the peak during the call minus the RSS just before it "
-        "(psutil, every 10 ms, after a 1 MiB warm-up download). The two reference rows are not "
-        "vidgate's code: they show how fast a Python reader can go here (`bench/download.py`).",
+        "(psutil, every 10 ms, after a 1 MiB warm-up download). The reference row is not vidgate's "
+        "code: it shows how fast the SDK's HTTP client reads here (`bench/download.py`).",
     ]
     return lines
 

@@ -21,7 +21,9 @@ from vidgate.catalog import Catalog, get_catalog
 from vidgate.jobs.database import create_engine, pool_limits, upgrade_database
 from vidgate.jobs.store import JobStore
 from vidgate.polling import PollCadence
+from vidgate.provider.base import Provider
 from vidgate.provider.runway import RunwayProvider
+from vidgate.provider_health import CircuitPolicy, MonitoredProvider, ProviderHealth
 from vidgate.provider_limits import ProviderLimits
 from vidgate.settings import Settings
 from vidgate.step_queue import QueueTimings, StepQueue
@@ -46,9 +48,12 @@ class Runtime:
     engine: AsyncEngine
     store: JobStore
     storage: Storage
-    provider: RunwayProvider
+    #: The provider, every call's outcome recorded on ``provider_health``.
+    provider: Provider
     catalog: Catalog
     pipeline: Pipeline
+    #: Whether the provider is known to be down; the API refuses new work while it is.
+    provider_health: ProviderHealth
     emulator_mode: bool
     emulator_url: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
@@ -139,9 +144,12 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         emulator.start()
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
-    provider = RunwayProvider(api_key=api_key, base_url=base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
     store = JobStore(engine)
+    health = ProviderHealth(
+        engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
+    )
+    provider = MonitoredProvider(RunwayProvider(api_key=api_key, base_url=base_url), health)
     cadence = PollCadence(
         min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
     )
@@ -178,6 +186,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         provider=provider,
         catalog=catalog,
         pipeline=pipeline,
+        provider_health=health,
         emulator_mode=emulator is not None,
         emulator_url=emulator.base_url if emulator else None,
         step_queue=step_queue,

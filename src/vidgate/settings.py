@@ -143,6 +143,25 @@ class Settings(BaseSettings):
         description="How soon a job waiting for a free slot under its model's concurrency "
         "limit is looked at again.",
     )
+    provider_down_after_failures: int = Field(
+        3,
+        ge=1,
+        description="Provider calls failing in a row (5xx, dropped connection, timeout; not a "
+        "429 or a refusal) that mark the provider down: new generations and uploads are then "
+        "answered 503 with Retry-After, until a call succeeds.",
+    )
+    provider_down_window_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Those failures count only within this many seconds of the first of them.",
+    )
+    provider_probe_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="While the provider is down, how long after its last failure new work is "
+        "let through again to try it (longer if the provider's Retry-After says so); the 503s' "
+        "Retry-After counts down to it.",
+    )
     emulator_task_seconds: float = Field(
         5.0, ge=0, description="How long emulated tasks run in emulator mode."
     )

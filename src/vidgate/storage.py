@@ -23,7 +23,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Ma
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -172,7 +172,7 @@ class Storage:
     async def save_stream(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[bytes | bytearray],
         *,
         content_type: str | None = None,
     ) -> StoredObject:
@@ -182,12 +182,14 @@ class Storage:
         An existing object at ``key`` is replaced.
         """
         _check_key(key)
+        if self._root is not None:
+            return await self._save_local(self._root, key, chunks)
         temp_key = f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         digest = hashlib.sha256()
         size = 0
         source_error: BaseException | None = None
 
-        async def hashed() -> AsyncIterator[bytes]:
+        async def hashed() -> AsyncIterator[bytes | bytearray]:
             nonlocal size, source_error
             try:
                 async for chunk in chunks:
@@ -199,7 +201,7 @@ class Storage:
                 source_error = exc
                 raise
 
-        attributes = None if self._root or not content_type else {"Content-Type": content_type}
+        attributes = {"Content-Type": content_type} if content_type else None
         try:
             with self._translated(key, passthrough=lambda: source_error):
                 await obstore.put_async(
@@ -210,20 +212,76 @@ class Storage:
                     chunk_size=self.part_size,
                     max_concurrency=self.max_concurrency,
                 )
-                if self._root is not None:
-                    # A local rename is atomic and copies nothing.
-                    await obstore.rename_async(self._store, temp_key, key, overwrite=True)
-                else:
-                    # A server-side copy is atomic at the destination; then drop the original.
-                    await obstore.copy_async(self._store, temp_key, key, overwrite=True)
+                # A server-side copy is atomic at the destination; then drop the original.
+                await obstore.copy_async(self._store, temp_key, key, overwrite=True)
         except BaseException:
             with contextlib.suppress(Exception):
                 await obstore.delete_async(self._store, temp_key)
             raise
-        if self._root is None:
-            # Already whole at `key`; a leftover is swept by cleanup_temporary.
-            with contextlib.suppress(Exception):
-                await obstore.delete_async(self._store, temp_key)
+        # Already whole at `key`; a leftover is swept by cleanup_temporary.
+        with contextlib.suppress(Exception):
+            await obstore.delete_async(self._store, temp_key)
+        return StoredObject(key=key, size=size, sha256=digest.hexdigest())
+
+    async def _save_local(
+        self, root: Path, key: str, chunks: AsyncIterable[bytes | bytearray]
+    ) -> StoredObject:
+        """A local save: each chunk hashed and written in one pass on a worker thread while the
+        next one arrives, then renamed into place (atomic, copies nothing).
+
+        obstore's local put takes the chunks one at a time from the event loop, and the hash
+        would be a second pass there: about a tenth of a 200 MB download's time together.
+        """
+        temp = root / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        digest = hashlib.sha256()
+        size = 0
+
+        def failed(exc: OSError) -> TransientFault:
+            return TransientFault(f"storage {self._url} failed on {key!r}: {exc}")
+
+        def open_temp() -> BinaryIO:
+            temp.parent.mkdir(parents=True, exist_ok=True)
+            return temp.open("wb", buffering=0)
+
+        def write(chunk: bytes | bytearray) -> None:
+            digest.update(chunk)
+            try:
+                handle.write(chunk)
+            except OSError as exc:
+                raise failed(exc) from exc
+
+        def commit() -> None:
+            handle.close()
+            final = root / key
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, final)
+
+        try:
+            handle = await asyncio.to_thread(open_temp)
+        except OSError as exc:
+            raise failed(exc) from exc
+        writing: asyncio.Future[None] | None = None
+        try:
+            async for chunk in chunks:
+                if writing is not None:
+                    await writing
+                size += len(chunk)
+                writing = asyncio.ensure_future(asyncio.to_thread(write, chunk))
+            if writing is not None:
+                await writing
+            try:
+                await asyncio.to_thread(commit)
+            except OSError as exc:
+                raise failed(exc) from exc
+        except BaseException:
+            if writing is not None and not writing.done():
+                # Stopped early (the source failed): the last write ends before the file closes.
+                await asyncio.wait([writing])
+            if writing is not None and writing.done() and not writing.cancelled():
+                writing.exception()  # retrieved: the error that matters is the one raised
+            handle.close()
+            temp.unlink(missing_ok=True)
+            raise
         return StoredObject(key=key, size=size, sha256=digest.hexdigest())
 
     async def save_bytes(

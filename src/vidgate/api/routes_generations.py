@@ -171,6 +171,8 @@ async def create_generation(
     take `runway://` URIs from POST /v1/uploads, data URIs, or https URLs on the allowlist.
     """
     runtime = ctx.runtime
+    # 503 while the provider is down, unless the Idempotency-Key names a job (a replay).
+    await runtime.provider_health.refuse_new_job(caller.owner, idempotency_key)
     raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
     problems = _non_finite(raw)
     if problems:

@@ -104,6 +104,8 @@ async def create_upload(
     images, videos or audio Runway takes (judged from the bytes), truncated or damaged files,
     and, with `model`, files outside the model's input limits (422 naming `file`).
     """
+    # Before a byte is read: the file would go nowhere while the provider is down.
+    await ctx.runtime.provider_health.refuse_while_down("uploads")
     settings = ctx.runtime.settings
     cap = settings.upload_max_bytes
     declared = request.headers.get("content-length")

@@ -106,7 +106,7 @@ class Provider(Protocol):
 
     async def organization(self) -> Organization: ...
 
-    def download(self, url: str) -> AsyncIterator[bytes]:
+    def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
         """Stream an output URL's bytes; ``OutputExpired`` when the signed URL has expired."""
         ...
 

@@ -37,12 +37,12 @@ from vidgate.provider.base import (
     TaskSnapshot,
     TaskStatus,
 )
+from vidgate.provider.output_reader import OutputReader
 from vidgate.requests import GenerationRequest
 
 __all__ = ["RunwayProvider"]
 
 T = TypeVar("T")
-DOWNLOAD_CHUNK = 1024 * 1024
 # Statuses where the server answered before doing anything: safe to send a create again.
 _SAFE_CREATE_STATUSES = {429, 502, 503, 504}
 
@@ -71,11 +71,7 @@ class RunwayProvider:
             api_key=api_key, base_url=base_url, max_retries=0, http_client=self._http
         )
         # Output URLs are signed: fetch them without our Runway credentials.
-        self._downloads = httpx.AsyncClient(
-            limits=limits,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            follow_redirects=False,
-        )
+        self._outputs = OutputReader(timeout=timeout)
         self._retry_attempts = retry_attempts
         self._retry_timeout = retry_timeout
 
@@ -85,7 +81,7 @@ class RunwayProvider:
 
     async def aclose(self) -> None:
         await self.client.close()
-        await self._downloads.aclose()
+        self._outputs.close()
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -159,27 +155,9 @@ class RunwayProvider:
         }
         return Organization(credit_balance=_number(data.get("creditBalance")), models=models)
 
-    async def download(self, url: str) -> AsyncIterator[bytes]:
+    def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
         """Stream an output; a short body raises ProviderUnavailable, a 403 OutputExpired."""
-        try:
-            async with self._downloads.stream("GET", url) as response:
-                if response.status_code in (401, 403):
-                    raise OutputExpired(f"output URL refused with {response.status_code}")
-                if response.status_code == 404:
-                    raise NotFound("output URL not found")
-                if response.status_code >= 400:
-                    raise ProviderUnavailable(f"output download failed: {response.status_code}")
-                expected = response.headers.get("content-length")
-                received = 0
-                async for chunk in response.aiter_raw(DOWNLOAD_CHUNK):
-                    received += len(chunk)
-                    yield chunk
-                if expected is not None and received != int(expected):
-                    raise ProviderUnavailable(
-                        f"output download truncated: {received} of {expected} bytes"
-                    )
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"output download failed: {exc!r}") from exc
+        return self._outputs.stream(url)
 
     # --- retries -----------------------------------------------------------------------------
 
