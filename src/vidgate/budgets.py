@@ -31,7 +31,7 @@ from vidgate.jobs.database import (
     create_engine,
     upgrade_database,
 )
-from vidgate.jobs.models import NO_OWNER, Job
+from vidgate.jobs.models import NO_OWNER
 from vidgate.settings import Settings
 from vidgate.spend import day_start, month_start, sum_spend
 from vidgate.tenant_models import ApiKey, Budget
@@ -108,54 +108,83 @@ async def standing_of(session: AsyncSession, budget: Budget, now: datetime) -> B
     return BudgetStanding(budget.key_id, periods[0], periods[1])
 
 
+@dataclass
+class _HeldBudget:
+    """A key's budget as one transaction sees it: read once, then kept up to date in memory."""
+
+    budget: Budget
+    standing: BudgetStanding
+    #: Credits reserved by the jobs this transaction accepted after ``standing`` was read.
+    added: float = 0.0
+
+
+# Where a transaction keeps its _HeldBudget per key (``session.info``): a group commit accepts
+# many jobs in one transaction, and re-reading the budget and the spend for each would cost two
+# queries per job.
+_HELD = "vidgate.budgets.held"
+
+
 def budget_reservation(
     owner: str | None,
     credits: float | None,
     *,
     model: str,
-    idempotency_key: str | None = None,
 ) -> Reservation:
     """The check a new job of ``owner`` estimated at ``credits`` must pass to be stored.
 
     Raises :class:`~vidgate.errors.BudgetExceeded` (402) naming the period, its limit, what is
-    spent, reserved and left, when the estimate does not fit; nothing is stored then.
+    spent, reserved and left, when the estimate does not fit; nothing is stored then. The store
+    calls it only for a job it is about to insert (a replay of an Idempotency-Key reserves
+    nothing more).
     """
 
     async def reserve(session: AsyncSession, now: datetime) -> None:
         if not owner or owner == NO_OWNER:
             return
-        stmt = (
-            select(Budget).where(Budget.key_id == owner).execution_options(populate_existing=True)
-        )
-        if session.get_bind().dialect.name != "sqlite":
-            # The per-key lock: held until the job is committed, so the next request sees it.
-            stmt = stmt.with_for_update()
-        budget = await session.scalar(stmt)
-        if budget is None or (budget.daily_credits is None and budget.monthly_credits is None):
+        held_by_key: dict[str, _HeldBudget | None] = session.info.setdefault(_HELD, {})
+        if owner not in held_by_key:
+            held_by_key[owner] = await _hold_budget(session, owner, now)
+        held = held_by_key[owner]
+        if held is None:
             return
-        if idempotency_key is not None:
-            replayed = await session.scalar(
-                select(Job.id).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
-            )
-            if replayed is not None:
-                return  # a replay: the insert conflicts and the first job is returned as is
         if credits is None:
             raise BudgetExceeded(
                 f"{model} has no known price, so its cost cannot be reserved against the budget "
                 f"of key {owner}; use a priced model (GET /v1/models shows costs) or remove the "
                 "key's budget"
             )
-        standing = await standing_of(session, budget, now)
-        for period in (standing.day, standing.month):
+        for period in (held.standing.day, held.standing.month):
             if period.limit is None:
                 continue
-            if period.spent + period.reserved + credits > period.limit + _EPSILON:
+            if period.spent + period.reserved + held.added + credits > period.limit + _EPSILON:
+                standing = PeriodStanding(
+                    period.period,
+                    period.limit,
+                    period.since,
+                    period.spent,
+                    period.reserved + held.added,
+                )
                 raise BudgetExceeded(
-                    f"over budget: {period.describe(owner)}; this request needs up to "
+                    f"over budget: {standing.describe(owner)}; this request needs up to "
                     f"{_credits(credits)} credits"
                 )
+        held.added += credits
 
     return reserve
+
+
+async def _hold_budget(session: AsyncSession, owner: str, now: datetime) -> _HeldBudget | None:
+    """``owner``'s budget and standing, locked for the transaction; None without a limit."""
+    stmt = select(Budget).where(Budget.key_id == owner).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name != "sqlite":
+        # The per-key lock: held until the jobs are committed, so the next request sees them.
+        stmt = stmt.with_for_update()
+    budget = await session.scalar(stmt)
+    if budget is None or (budget.daily_credits is None and budget.monthly_credits is None):
+        return None
+    # Read before this transaction adds any job of ``owner`` (each passes here first), so the
+    # jobs it accepts from now on are counted once, in ``added``.
+    return _HeldBudget(budget, await standing_of(session, budget, now))
 
 
 class BudgetStore:

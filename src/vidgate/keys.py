@@ -3,17 +3,25 @@
 A token is ``vg_`` + 43 URL-safe characters (256 random bits). Only its sha256 is stored: a token
 this random needs neither salt nor a slow hash, and one indexed lookup checks it. The token is shown
 once, when made (``vidgate keys create``); a lost token is revoked and replaced, never recovered.
+
+Every request checks its key, so answers are kept for :data:`CACHE_SECONDS` (a database read
+per request cost about a third of the API's throughput): a key made or revoked by this process
+counts at once, one made or revoked by another process (``vidgate keys revoke`` on the command
+line, another API process) within that second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import NamedTuple
+from functools import partial
+from typing import Generic, NamedTuple, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,11 +32,23 @@ from vidgate.migrations import upgrade_database
 from vidgate.settings import Settings
 from vidgate.tenant_models import ApiKey
 
-__all__ = ["TOKEN_PREFIX", "CreatedKey", "KeyStore", "hash_token", "open_key_store"]
+__all__ = [
+    "CACHE_SECONDS",
+    "TOKEN_PREFIX",
+    "CreatedKey",
+    "KeyStore",
+    "hash_token",
+    "open_key_store",
+]
 
 TOKEN_PREFIX = "vg_"
 _SHOWN_CHARS = 8  # of the token, kept to tell keys apart in listings
 NAME_MAX_CHARS = 200
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+#: How long an answer about keys is trusted without asking the database again.
+CACHE_SECONDS = 1.0
+_CACHED_KEYS_MAX = 4096
 
 
 class CreatedKey(NamedTuple):
@@ -50,10 +70,17 @@ def _utcnow() -> datetime:
 class KeyStore:
     """The ``api_keys`` table."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.monotonic) -> None:
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
+        self._active_count: _ReadThrough[None, int] = _ReadThrough(clock)
+        self._keys_by_digest: _ReadThrough[str, ApiKey | None] = _ReadThrough(clock)
+
+    def _forget(self) -> None:
+        """Drop every cached answer: this process changed the keys."""
+        self._active_count.clear()
+        self._keys_by_digest.clear()
 
     async def create_key(self, name: str, *, now: datetime | None = None) -> CreatedKey:
         """Make a key named ``name``; the returned token is not stored anywhere."""
@@ -71,6 +98,7 @@ class KeyStore:
         )
         async with self._writing() as session:
             session.add(key)
+        self._forget()
         return CreatedKey(key, token)
 
     async def list_keys(self, *, include_revoked: bool = True) -> list[ApiKey]:
@@ -82,7 +110,8 @@ class KeyStore:
             return list(await session.scalars(stmt))
 
     async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> ApiKey:
-        """Revoke ``key_id`` at once (its next request is refused); revoking twice is harmless."""
+        """Revoke ``key_id``; its next request to this process is refused (other processes: within
+        :data:`CACHE_SECONDS`). Revoking twice is harmless."""
         async with self._writing() as session:
             key = await session.get(ApiKey, key_id)
             if key is None:
@@ -92,6 +121,7 @@ class KeyStore:
                     update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or _utcnow())
                 )
                 await session.refresh(key)
+        self._forget()
         return key
 
     async def authenticate(self, token: str) -> ApiKey | None:
@@ -99,6 +129,9 @@ class KeyStore:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
         digest = hash_token(token)
+        return await self._keys_by_digest.get(digest, lambda: self._read_key(digest))
+
+    async def _read_key(self, digest: str) -> ApiKey | None:
         async with self._reading() as session:
             key = await session.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
         # The lookup is by hash, so timing says nothing about the token; compare anyway.
@@ -108,9 +141,54 @@ class KeyStore:
 
     async def count_active(self) -> int:
         """How many keys are not revoked; zero means the server runs without auth."""
+        return await self._active_count.get(None, self._read_active_count)
+
+    async def _read_active_count(self) -> int:
         stmt = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
         async with self._reading() as session:
             return int(await session.scalar(stmt) or 0)
+
+
+class _ReadThrough(Generic[_K, _V]):
+    """Answers read from the database, each trusted for :data:`CACHE_SECONDS`.
+
+    Concurrent callers missing the same entry share one read (when an answer expires under load,
+    every request would otherwise ask at once); :meth:`clear` forgets everything, including a
+    read already under way, whose answer is then not kept.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._answers: dict[_K, tuple[_V, float]] = {}
+        self._reads: dict[_K, asyncio.Future[_V]] = {}
+        self._generation = 0
+
+    async def get(self, key: _K, read: Callable[[], Awaitable[_V]]) -> _V:
+        now = self._clock()
+        answer = self._answers.get(key)
+        if answer is not None and now - answer[1] < CACHE_SECONDS:
+            return answer[0]
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = self._reads[key] = asyncio.ensure_future(read())
+            pending.add_done_callback(partial(self._keep, key, now, self._generation))
+        # Shielded: one caller going away must not cancel the read the others wait for.
+        return await asyncio.shield(pending)
+
+    def _keep(self, key: _K, started: float, generation: int, done: asyncio.Future[_V]) -> None:
+        if generation != self._generation:
+            return
+        del self._reads[key]
+        if done.cancelled() or done.exception() is not None:
+            return
+        if len(self._answers) >= _CACHED_KEYS_MAX:
+            self._answers.clear()
+        self._answers[key] = (done.result(), started)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._answers.clear()
+        self._reads.clear()
 
 
 @asynccontextmanager

@@ -113,12 +113,16 @@ def validate_request(
 
 
 def _resolve_model(catalog: Catalog, ep: Endpoint, value: object, allow_legacy: bool) -> Model:
-    offered = [m for m in catalog.model_ids(ep) if allow_legacy or not catalog.model(m).legacy]
+    def offered() -> str:  # only for the error: every request would pay for the list
+        return _list(
+            [m for m in catalog.model_ids(ep) if allow_legacy or not catalog.model(m).legacy]
+        )
+
     if value is None:
-        raise ValidationFailed.single("model", f"required; {ep.value} takes {_list(offered)}")
+        raise ValidationFailed.single("model", f"required; {ep.value} takes {offered()}")
     if not isinstance(value, str) or value not in catalog:
         raise ValidationFailed.single(
-            "model", f"unknown model {value!r}; {ep.value} takes {_list(offered)}"
+            "model", f"unknown model {value!r}; {ep.value} takes {offered()}"
         )
     model = catalog.model(value)
     if model.legacy and not allow_legacy:

@@ -52,7 +52,7 @@ async def create(
         estimated_credits=credits,
         parent_id=parent_id,
         now=now,
-        admit=budget_reservation(owner, credits, model=model, idempotency_key=key),
+        admit=budget_reservation(owner, credits, model=model),
     )
     return created.job
 

@@ -44,7 +44,8 @@ class ApiContext:
     webhooks: WebhookUrlPolicy
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    # async: FastAPI runs a plain ``def`` dependency on a worker thread, a hop per request.
     ctx = getattr(request.app.state, "ctx", None)
     if not isinstance(ctx, ApiContext):
         raise InternalError("the API was called outside its lifespan")

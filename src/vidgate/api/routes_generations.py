@@ -219,12 +219,7 @@ async def create_generation(
         estimated_credits=estimated,
         webhook_url=body.webhook_url,
         # Checked and reserved in the insert's transaction: concurrent requests cannot overspend.
-        admit=budget_reservation(
-            caller.owner,
-            estimated,
-            model=model,
-            idempotency_key=idempotency_key,
-        ),
+        admit=budget_reservation(caller.owner, estimated, model=model),
     )
     job = created.job
     if not created.existing:

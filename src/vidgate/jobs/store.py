@@ -20,16 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from vidgate.errors import Conflict, InternalError, NotFound, ValidationFailed
+from vidgate.errors import Conflict, InternalError, NotFound, RequestError, ValidationFailed
 from vidgate.jobs.database import Transactions, is_sqlite
+from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent, new_job_id
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
 
@@ -161,6 +163,56 @@ def _event_data(job: Job) -> dict[str, Any]:
     return data
 
 
+#: A check run in a new job's transaction before its insert; raising refuses the job.
+Admission = Callable[[AsyncSession, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _NewJob:
+    """A job waiting for its group commit (:meth:`JobStore.create_job`'s arguments)."""
+
+    endpoint: str
+    model: str
+    request: dict[str, Any]
+    request_hash: str
+    owner: str
+    idempotency_key: str | None
+    estimated_credits: float | None
+    webhook_url: str | None
+    deadline_at: datetime | None
+    parent_id: str | None
+    segment_index: int | None
+    run_at: datetime
+    now: datetime
+    admit: Admission | None
+
+    def row(self) -> dict[str, Any]:
+        """The job's columns, as inserted."""
+        return dict(
+            id=new_job_id(),
+            owner=self.owner,
+            idempotency_key=self.idempotency_key,
+            request_hash=self.request_hash,
+            endpoint=self.endpoint,
+            model=self.model,
+            request=self.request,
+            status=Status.QUEUED,
+            progress=0.0,
+            attempt=1,
+            estimated_credits=self.estimated_credits,
+            next_run_at=self.run_at,
+            deadline_at=self.deadline_at,
+            poll_count=0,
+            created_at=self.now,
+            updated_at=self.now,
+            cancel_requested=False,
+            parent_id=self.parent_id,
+            segment_index=self.segment_index,
+            version=1,
+            webhook_url=self.webhook_url,
+        )
+
+
 class JobStore:
     """Jobs, attempts and events in one SQL database (SQLite or PostgreSQL).
 
@@ -175,6 +227,7 @@ class JobStore:
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
+        self._new_jobs: GroupCommit[_NewJob, CreatedJob] = GroupCommit(self._write_new_jobs)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -222,7 +275,7 @@ class JobStore:
         segment_index: int | None = None,
         run_at: datetime | None = None,
         now: datetime | None = None,
-        admit: Callable[[AsyncSession, datetime], Awaitable[None]] | None = None,
+        admit: Admission | None = None,
     ) -> CreatedJob:
         """Store a new queued job, committed before this returns.
 
@@ -230,56 +283,127 @@ class JobStore:
         returns the first job with ``existing=True``; the same key with another request raises
         :class:`~vidgate.errors.Conflict`. ``run_at`` delays the first run (default: now).
         ``admit(session, now)`` runs inside the insert's transaction, after the idempotency check;
-        raising refuses the job (budgets reserve credits this way, see :mod:`vidgate.budgets`).
+        raising a :class:`~vidgate.errors.RequestError` refuses the job (budgets reserve credits
+        this way, see :mod:`vidgate.budgets`).
+
+        Concurrent calls share one transaction (:mod:`vidgate.jobs.group_commit`); each still
+        gets its own answer, and its own error.
         """
         now = now or _utcnow()
-        owner_value = owner or NO_OWNER
-        request_hash = hash_request(endpoint, request)
+        new = _NewJob(
+            endpoint=endpoint,
+            model=model,
+            request=dict(request),
+            request_hash=hash_request(endpoint, request),
+            owner=owner or NO_OWNER,
+            idempotency_key=idempotency_key,
+            estimated_credits=estimated_credits,
+            webhook_url=webhook_url,
+            deadline_at=deadline_at,
+            parent_id=parent_id,
+            segment_index=segment_index,
+            run_at=run_at or now,
+            now=now,
+            admit=admit,
+        )
+        return await self._new_jobs.submit(new)
+
+    async def _write_new_jobs(self, batch: Sequence[_NewJob]) -> list[CreatedJob | Exception]:
+        try:
+            async with self._writing() as session:
+                return await self._insert_new_jobs(session, batch)
+        except IntegrityError:
+            # Another process stored one of these idempotency keys between our read and our
+            # insert, and the whole transaction rolled back: store each job on its own.
+            return [await self._write_new_job_alone(new) for new in batch]
+
+    async def _write_new_job_alone(self, new: _NewJob) -> CreatedJob | Exception:
         for attempt in range(2):
             try:
                 async with self._writing() as session:
-                    if idempotency_key is not None:
-                        existing = await session.scalar(
-                            select(Job).where(
-                                Job.owner == owner_value, Job.idempotency_key == idempotency_key
-                            )
-                        )
-                        if existing is not None:
-                            return self._existing(existing, request_hash)
-                    if admit is not None:
-                        await admit(session, now)
-                    job = Job(
-                        id=new_job_id(),
-                        owner=owner_value,
-                        idempotency_key=idempotency_key,
-                        request_hash=request_hash,
-                        endpoint=endpoint,
-                        model=model,
-                        request=dict(request),
-                        status=Status.QUEUED,
-                        progress=0.0,
-                        attempt=1,
-                        estimated_credits=estimated_credits,
-                        next_run_at=run_at or now,
-                        deadline_at=deadline_at,
-                        poll_count=0,
-                        created_at=now,
-                        updated_at=now,
-                        cancel_requested=False,
-                        parent_id=parent_id,
-                        segment_index=segment_index,
-                        version=1,
-                        webhook_url=webhook_url,
-                    )
-                    session.add(job)
-                    await session.flush()
-                    await self._append_event(session, job, "created", now)
-                return CreatedJob(job, existing=False)
+                    return (await self._insert_new_jobs(session, [new]))[0]
             except IntegrityError as exc:
                 # A concurrent create with the same key won the race: go back and read it.
-                if idempotency_key is None or attempt > 0:
-                    raise InternalError(f"could not store the job: {exc.orig}") from exc
+                if new.idempotency_key is None or attempt > 0:
+                    return InternalError(f"could not store the job: {exc.orig}")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _insert_new_jobs(
+        self, session: AsyncSession, batch: Sequence[_NewJob]
+    ) -> list[CreatedJob | Exception]:
+        by_key = await self._jobs_by_idempotency_key(session, batch)
+        outcomes: list[CreatedJob | Exception] = []
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        for new in batch:
+            key = (new.owner, new.idempotency_key)
+            earlier = by_key.get(key) if new.idempotency_key is not None else None
+            try:
+                if earlier is not None:
+                    outcomes.append(self._existing(earlier, new.request_hash))
+                    continue
+                if new.admit is not None:
+                    # Budgets count this batch's earlier jobs in memory (vidgate.budgets).
+                    await new.admit(session, new.now)
+            except RequestError as exc:
+                outcomes.append(exc)
+                continue
+            row = new.row()
+            job = Job(**row)
+            rows.append(row)
+            events.append(
+                {
+                    "job_id": job.id,
+                    "owner": job.owner,
+                    "type": "created",
+                    "data": _event_data(job),
+                    "created_at": job.created_at,
+                }
+            )
+            if new.idempotency_key is not None:
+                by_key[key] = job  # a repeat later in this same batch
+            outcomes.append(CreatedJob(job, existing=False))
+        if rows:
+            await self._insert_created(session, rows, events)
+        return outcomes
+
+    async def _insert_created(
+        self, session: AsyncSession, rows: list[dict[str, Any]], events: list[dict[str, Any]]
+    ) -> None:
+        """The batch's jobs and their "created" events, one multi-row INSERT each.
+
+        Plain INSERTs, not the unit of work: for a batch of new rows it would cost more than the
+        SQL (the returned ``Job`` objects are snapshots that no session tracks, as elsewhere).
+        """
+        await session.execute(insert(Job), rows)
+        if not self._sqlite:
+            # Held until commit: event ids become visible in the order they were allocated.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
+            )
+        await session.execute(insert(JobEvent), events)
+
+    @staticmethod
+    async def _jobs_by_idempotency_key(
+        session: AsyncSession, batch: Sequence[_NewJob]
+    ) -> dict[tuple[str, str | None], Job]:
+        """The stored jobs that hold the (owner, idempotency key) pairs of ``batch``."""
+        keys: dict[str, set[str]] = {}
+        for new in batch:
+            if new.idempotency_key is not None:
+                keys.setdefault(new.owner, set()).add(new.idempotency_key)
+        if not keys:
+            return {}
+        # One query, per owner so the (owner, idempotency_key) unique index serves it.
+        stmt = select(Job).where(
+            or_(
+                *(
+                    (Job.owner == owner) & Job.idempotency_key.in_(sorted(owned))
+                    for owner, owned in keys.items()
+                )
+            )
+        )
+        return {(job.owner, job.idempotency_key): job for job in await session.scalars(stmt)}
 
     @staticmethod
     def _existing(job: Job, request_hash: str) -> CreatedJob:
