@@ -41,8 +41,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+# The API benchmark's load generator (C, so it leaves the server its CPU): installed once.
+WRK := /usr/bin/wrk
+$(WRK):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
+
 # Writes docs/benchmarks.md (about 14 minutes); BENCH_ARGS=--postgresql adds PostgreSQL.
-bench: $(STAMP)
+bench: $(STAMP) $(WRK)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # 2,000 jobs through 2 API + 4 worker processes on PostgreSQL, workers killed (a few minutes).

@@ -70,14 +70,27 @@ def _render_section(r: dict[str, Any]) -> list[str]:
 def _api_section(r: dict[str, Any]) -> list[str]:
     from bench.api_throughput import report as api_report
 
+    if "skipped" in r:
+        return [
+            "## 2. API: sustained `POST /v1/generations` on SQLite",
+            "",
+            f"Not measured: {r['skipped']}.",
+        ]
     return [
         "## 2. API: sustained `POST /v1/generations` on SQLite",
         "",
         f"Goal (at least {r['goal_jobs_per_s']:.0f} jobs/s, every 202 stored): {_met(r['met'])}. "
-        "`vidgate serve --no-worker` (emulator mode, SQLite) in its own process; one client "
-        "process keeps 64 requests in flight for 15 s (`bench/api_throughput.py`).",
+        "`vidgate serve --no-worker` (emulator mode, SQLite) in its own process, a fresh "
+        f"database per row; `wrk` (one thread, `bench/api_load.lua`) keeps {r['in_flight']} "
+        f"requests in flight for {r['duration_s']} s after a 3 s warm-up, each a new job with "
+        "its own Idempotency-Key (`bench/api_throughput.py`).",
         "",
         api_report(r),
+        "",
+        "Server CPU ms/job is the server process's user+system CPU over the measured run divided "
+        "by its 202s. Stored: after the server stopped, its database held every job whose 202 "
+        "was read (warm-up included), plus those of the requests in flight when wrk stopped "
+        "(at most 64 per run; their answers are never read).",
     ]
 
 

@@ -83,9 +83,9 @@ def _utcnow() -> datetime:
 class CircuitState(StrEnum):
     """Where the circuit stands; only ``closed`` and ``open`` are stored."""
 
-    CLOSED = "closed"  # the provider answers (or too few calls failed to tell): work goes through
+    CLOSED = "closed"  # calls succeed, or too few failed to tell: work goes through
     OPEN = "open"  # known down: work that needs the provider is refused until the probe time
-    PROBING = "probing"  # open, but its probe time has passed: work goes through, the next call decides
+    PROBING = "probing"  # open, past its probe time: work goes through, the next call decides
 
 
 @dataclass(frozen=True)
@@ -272,6 +272,8 @@ class ProviderHealth:
         """The circuit, read again if this process's copy is older than :data:`CACHE_SECONDS`."""
         if self._fresh():
             return self._circuit
+        if self._lock.locked() and self._read_at is not None:
+            return self._circuit  # another task is reading (or writing) it: no queue behind it
         async with self._lock:
             if not self._fresh():
                 await self._read()
@@ -289,10 +291,10 @@ class ProviderHealth:
             async with self._reading() as session:
                 row = await session.get(ProviderHealthRow, self.provider)
         except (SQLAlchemyError, OSError) as exc:
-            # Keep the last known circuit; the next ask reads again.
+            # Keep the last known circuit for another second rather than fail the asker.
             log.warning("could not read the provider circuit: %s", exc)
-            return
-        self._circuit = row.circuit() if row is not None else Circuit()
+        else:
+            self._circuit = row.circuit() if row is not None else Circuit()
         self._read_at = read_at
 
     async def status(self) -> ProviderStatus:
@@ -370,24 +372,20 @@ class ProviderHealth:
 
     async def _change(self, move: Callable[[Circuit], Circuit]) -> None:
         # Decided on the cached copy first: the common case (up, and a success) writes nothing.
-        if not self._circuit_worth_moving(await self.current(), move):
+        cached = await self.current()
+        if not cached.worth_writing(move(cached)):
             return
         async with self._lock:
-            if not self._circuit_worth_moving(self._circuit, move):
+            if not self._circuit.worth_writing(move(self._circuit)):
                 return  # another task of this process just wrote it
             await self._write(move)
-
-    @staticmethod
-    def _circuit_worth_moving(circuit: Circuit, move: Callable[[Circuit], Circuit]) -> bool:
-        return circuit.worth_writing(move(circuit))
 
     async def _write(self, move: Callable[[Circuit], Circuit]) -> None:
         """Apply ``move`` to the stored row, locked, so that every process's outcomes count."""
         now = self.clock()
-        table = ProviderHealthRow.__table__
         insert = sqlite.insert if is_sqlite(self._engine) else postgresql.insert
         missing = (
-            insert(table)
+            insert(ProviderHealthRow)
             .values(provider=self.provider, state=CircuitState.CLOSED, failures=0, updated_at=now)
             .on_conflict_do_nothing(index_elements=["provider"])
         )
@@ -399,8 +397,10 @@ class ProviderHealth:
         if not is_sqlite(self._engine):
             stmt = stmt.with_for_update()  # SQLite: BEGIN IMMEDIATE already excludes writers
         async with self._writing() as session:
-            await session.execute(missing)
-            row = (await session.scalars(stmt)).one()
+            row = (await session.scalars(stmt)).one_or_none()
+            if row is None:  # the first write ever (another process may be making it too)
+                await session.execute(missing)
+                row = (await session.scalars(stmt)).one()
             before = row.circuit()
             after = move(before)
             if after != before:
@@ -471,7 +471,7 @@ class MonitoredProvider:
     async def organization(self) -> Organization:
         return await self._watch(self.provider.organization())
 
-    async def download(self, url: str) -> AsyncIterator[bytes]:
+    async def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
         """The provider's stream; its outcome is recorded once the last byte has arrived."""
         stream = self.provider.download(url)
         try:
@@ -481,9 +481,13 @@ class MonitoredProvider:
             await self._record(exc)
             raise
         finally:
-            if isinstance(stream, AsyncGenerator):
-                await stream.aclose()  # closed early by the reader: close the provider's too
+            await _close(stream)  # closed early by the reader: close the provider's stream too
         await self._record(None)
 
     async def aclose(self) -> None:
         await self.provider.aclose()
+
+
+async def _close(stream: object) -> None:
+    if isinstance(stream, AsyncGenerator):
+        await stream.aclose()

@@ -196,7 +196,8 @@ async def test_health_ready_metrics(api: Api) -> None:
     health = (await api.get("/healthz")).json()
     assert health["mode"] == "emulator"
     assert health["auth"] == "off" and health["worker"] is True
-    assert (await api.get("/readyz")).json() == {"status": "ready", "database": "ok"}
+    ready = (await api.get("/readyz")).json()
+    assert ready == {"status": "ready", "database": "ok", "provider": "ok"}
     await api.post("/v1/generations", json=T2V)
     metrics = await api.get("/metrics")
     assert metrics.status_code == 200

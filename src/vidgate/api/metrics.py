@@ -1,8 +1,9 @@
 """Prometheus metrics of one API app, in its own registry (two apps in a process never collide).
 
 Request counts are kept as they happen; job figures (jobs by status, polls, bytes stored,
-credits) are read from the job store at scrape time, so every API process reports the same
-truth about the shared database.
+credits) are read from the job store at scrape time, and so is the provider's circuit (at most a
+second old, see :mod:`vidgate.provider_health`), so every API process reports the same truth about
+the shared database.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -18,6 +25,7 @@ from sqlalchemy import func, select
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.provider_health import ProviderStatus
 
 __all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "JobFigures"]
 
@@ -79,8 +87,26 @@ class ApiMetrics:
         self.upload_bytes = Counter(
             "vidgate_upload_bytes", "Bytes accepted by POST /v1/uploads.", registry=self.registry
         )
+        self.provider_down = Gauge(
+            "vidgate_provider_down",
+            "1 while the provider is known to be down and new generations and uploads are "
+            "answered 503, else 0.",
+            ["provider"],
+            registry=self.registry,
+        )
+        self.provider_failures = Gauge(
+            "vidgate_provider_failures",
+            "Provider calls failed in a row (5xx, dropped connection, timeout), as last recorded.",
+            ["provider"],
+            registry=self.registry,
+        )
         self._jobs = _JobCollector()
         self.registry.register(self._jobs)
+
+    def show_provider(self, status: ProviderStatus) -> None:
+        """Set the provider gauges (call before :meth:`render`)."""
+        self.provider_down.labels(status.provider).set(1 if status.down else 0)
+        self.provider_failures.labels(status.provider).set(status.failures)
 
     async def refresh(self, store: JobStore) -> None:
         """Read the job figures from the store (call before :meth:`render`)."""

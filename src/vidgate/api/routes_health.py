@@ -1,6 +1,9 @@
-"""``/healthz`` (alive, and in which mode), ``/readyz`` (database reachable), ``/metrics``.
+"""``/healthz`` (alive, and in which mode), ``/readyz`` (database reachable, provider up or down),
+``/metrics``.
 
-None of them needs an API key: they carry no tenant's data, only totals.
+None of them needs an API key: they carry no tenant's data, only totals. A provider that is down
+makes ``/readyz`` say ``degraded``, not 503: every replica shares the one provider, and a failing
+readiness check would take them all out of the load balancer while reads still work.
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from vidgate.api.deps import ContextDep, error_responses
 from vidgate.api.metrics import CONTENT_TYPE_LATEST
 from vidgate.api.schemas import HealthOut, ReadyOut
 from vidgate.errors import TransientFault
+from vidgate.provider_health import CircuitState
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
 
 _READY_TIMEOUT_SECONDS = 3.0
+_PROVIDER_READINESS = {
+    CircuitState.CLOSED: "ok",
+    CircuitState.OPEN: "down",
+    CircuitState.PROBING: "probing",
+}
 
 
 def _version() -> str:
@@ -50,7 +59,7 @@ async def healthz(ctx: ContextDep) -> HealthOut:
     "/readyz",
     response_model=ReadyOut,
     responses={k: v for k, v in error_responses(503).items() if k in (500, 503)},
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers; whether the provider is down",
 )
 async def readyz(ctx: ContextDep) -> ReadyOut:
     try:
@@ -59,7 +68,11 @@ async def readyz(ctx: ContextDep) -> ReadyOut:
                 await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         raise TransientFault(f"the database is not reachable: {type(exc).__name__}") from exc
-    return ReadyOut()
+    provider = await ctx.runtime.provider_health.status()
+    return ReadyOut(
+        status="degraded" if provider.down else "ready",
+        provider=_PROVIDER_READINESS[provider.state],
+    )
 
 
 @router.get(
@@ -76,4 +89,5 @@ async def readyz(ctx: ContextDep) -> ReadyOut:
 )
 async def metrics(ctx: ContextDep) -> Response:
     await ctx.metrics.refresh(ctx.runtime.store)
+    ctx.metrics.show_provider(await ctx.runtime.provider_health.status())
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

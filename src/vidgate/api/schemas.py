@@ -291,8 +291,15 @@ class HealthOut(_Out):
 
 
 class ReadyOut(_Out):
-    status: str = "ready"
+    status: str = Field(
+        "ready", description="`ready`, or `degraded` while the provider is down (reads still work)."
+    )
     database: str = "ok"
+    provider: str = Field(
+        "ok",
+        description="`ok`; `down` while new generations and uploads are refused (503 with "
+        "Retry-After); `probing` once its retry time has come and the next call decides.",
+    )
 
 
 # --- usage --------------------------------------------------------------------------------------

@@ -52,8 +52,10 @@ def alembic_config(**attributes: Any) -> Config:
 
 def target_metadata() -> MetaData:
     """Every table the migrations manage, imported from the modules that declare them."""
-    from vidgate import provider_health  # noqa: F401 (the provider_health table)
-    from vidgate import tenant_models  # noqa: F401 (registers api_keys and uploads on Base)
+    from vidgate import (
+        provider_health,  # noqa: F401 (the provider_health table)
+        tenant_models,  # noqa: F401 (registers api_keys and uploads on Base)
+    )
     from vidgate.jobs.models import Base
     from vidgate.webhooks import models as webhook_models  # noqa: F401 (the webhook tables)
 
