@@ -6,9 +6,9 @@ loopback, with RSS growth of at most 32 MB.
 A plain HTTP server in its own process (``sendfile``, so the server is not what limits either
 client) serves one 200 MB file of random bytes. Both clients fetch the same URL, alternating,
 five times each: ``curl -s -o FILE URL``, and vidgate's download path in a fresh process,
-``Storage.save_stream(key, RunwayProvider.download(url))`` into a ``file://`` storage (streamed
-in 4 MiB chunks read on a worker thread, sha256 computed and written in one pass on another,
-under a temporary name, then renamed). The
+``Storage.save_from(key, body)`` of the body ``RunwayProvider.open_output(url)`` opens, into a
+``file://`` storage, as the worker stores an output (one worker thread reads 1 MiB into a buffer,
+hashes it and writes it under a temporary name, again, then renames). The
 pipeline's time is that call alone; curl's is its process, start to exit. RSS growth is the
 process's peak RSS during the call (psutil, sampled every 10 ms) minus its RSS just before it,
 measured after a 1 MiB warm-up download so one-off allocations (imports, connection pool) are in
@@ -105,12 +105,14 @@ async def _fetch(url: str, warmup_url: str, directory: str) -> dict[str, Any]:
 
     storage = Storage.from_url(Path(directory).as_uri())
     provider = RunwayProvider(api_key=EMULATOR_API_KEY, base_url="http://127.0.0.1:9")
-    await storage.save_stream("warmup.mp4", provider.download(warmup_url))
+    async with provider.open_output(warmup_url) as body:
+        await storage.save_from("warmup.mp4", body, length=body.length)
     gc.collect()
     with RssSampler(interval=0.01) as sampler:
         before = sampler.sample()
         start = time.perf_counter()
-        stored = await storage.save_stream("video.mp4", provider.download(url))
+        async with provider.open_output(url) as body:
+            stored = await storage.save_from("video.mp4", body, length=body.length)
         seconds = time.perf_counter() - start
         after = sampler.sample()
     await provider.aclose()

@@ -108,7 +108,8 @@ def _download_section(r: dict[str, Any]) -> list[str]:
         "| | median MB/s | runs MB/s | ratio to curl | RSS growth MiB (median, max) |",
         "|---|---:|---|---:|---:|",
         f"| curl -s -o FILE | {r['curl_mb_per_s']:.0f} | {curl_runs} | 1.00 | |",
-        f"| vidgate: `save_stream(key, provider.download(url))` | {r['pipeline_mb_per_s']:.0f} "
+        f"| vidgate: `save_from(key, body)` of `provider.open_output(url)` "
+        f"| {r['pipeline_mb_per_s']:.0f} "
         f"| {ours_runs} | {r['ratio']:.2f} "
         f"| {r['rss_growth_mib']:.1f}, {r['rss_growth_max_mib']:.1f} |",
         f"| reference: httpx (the SDK's client), bytes discarded "
@@ -117,10 +118,11 @@ def _download_section(r: dict[str, Any]) -> list[str]:
         "",
         f"{r['rounds']} rounds, alternating curl and vidgate; 200 MB (200,000,000 bytes) of random "
         "data served with `sendfile` by a plain HTTP server in its own process. vidgate's figure "
-        "is the `save_stream` call (download, sha256 on the fly, write under a temporary name, "
-        "rename); its RSS growth is the peak during the call minus the RSS just before it "
-        "(psutil, every 10 ms, after a 1 MiB warm-up download). The reference row is not vidgate's "
-        "code: it shows how fast the SDK's HTTP client reads here (`bench/download.py`).",
+        "is the `open_output` + `save_from` calls (download, sha256 on the fly, write under a "
+        "temporary name, rename); its RSS growth is the peak during the call minus the RSS just "
+        "before it (psutil, every 10 ms, after a 1 MiB warm-up download). The reference row is "
+        "not vidgate's code: it shows how fast the SDK's HTTP client reads here "
+        "(`bench/download.py`).",
     ]
     return lines
 

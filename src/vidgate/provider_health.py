@@ -29,9 +29,10 @@ the row at most once a second and keeps it (:data:`CACHE_SECONDS`), so asking co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -47,7 +48,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
 from vidgate.jobs.database import Transactions, is_sqlite
 from vidgate.jobs.models import NO_OWNER, Base, Job
-from vidgate.provider.base import CreatedTask, Organization, Provider, TaskSnapshot
+from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
 from vidgate.requests import GenerationRequest
 from vidgate.settings import Settings
 
@@ -471,23 +472,16 @@ class MonitoredProvider:
     async def organization(self) -> Organization:
         return await self._watch(self.provider.organization())
 
-    async def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
-        """The provider's stream; its outcome is recorded once the last byte has arrived."""
-        stream = self.provider.download(url)
+    @contextlib.asynccontextmanager
+    async def open_output(self, url: str) -> AsyncIterator[OutputBody]:
+        """The provider's body; its outcome is recorded once it has been read (or failed)."""
         try:
-            async for chunk in stream:
-                yield chunk
+            async with self.provider.open_output(url) as body:
+                yield body
         except Exception as exc:
             await self._record(exc)
             raise
-        finally:
-            await _close(stream)  # closed early by the reader: close the provider's stream too
         await self._record(None)
 
     async def aclose(self) -> None:
         await self.provider.aclose()
-
-
-async def _close(stream: object) -> None:
-    if isinstance(stream, AsyncGenerator):
-        await stream.aclose()

@@ -419,9 +419,10 @@ class Pipeline:
     async def _store_output(self, job: Job, task: TaskSnapshot) -> Job:
         video_key = f"jobs/{job.id}/video.mp4"
         poster_key = f"jobs/{job.id}/poster.jpg"
-        stored = await self.storage.save_stream(
-            video_key, self.provider.download(task.output[0]), content_type="video/mp4"
-        )
+        async with self.provider.open_output(task.output[0]) as body:
+            stored = await self.storage.save_from(
+                video_key, body, length=body.length, content_type="video/mp4"
+            )
         async with self.storage.local_copy(video_key) as path:
             info = await asyncio.to_thread(probe_media, path, field="output")
             poster = io.BytesIO()

@@ -1,7 +1,9 @@
-"""The output reader against a real HTTP server on loopback: every way a signed GET can end."""
+"""Output downloads against a real HTTP server on loopback: every way a signed GET can end,
+and the copy into storage (local: one thread; cloud: through the streamed save)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import threading
@@ -12,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from vidgate.errors import NotFound, OutputExpired, ProviderUnavailable
-from vidgate.provider.output_reader import CHUNK_SIZE, OutputReader
+from vidgate.errors import NotFound, OutputExpired, ProviderUnavailable, TransientFault
+from vidgate.provider.output_reader import OutputReader
 from vidgate.storage import TEMP_PREFIX, Storage
 
-BODY = os.urandom(2 * CHUNK_SIZE + 12345)
+CHUNK = 4 * 1024 * 1024
+BODY = os.urandom(2 * CHUNK + 12345)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()
-            self.wfile.write(BODY[: CHUNK_SIZE + 10])
+            self.wfile.write(BODY[: CHUNK + 10])
             self.close_connection = True
         elif route == "/redirect":
             self.send_response(302)
@@ -69,6 +72,7 @@ def server() -> Iterator[tuple[str, list[str]]]:
     handler = type("Handler", (_Handler,), {"seen": seen})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
+    httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]  # a client gone early
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
@@ -83,30 +87,35 @@ def reader() -> Iterator[OutputReader]:
     reader.close()
 
 
-async def _read_all(reader: OutputReader, url: str) -> tuple[bytes, list[int]]:
-    chunks = [bytes(chunk) async for chunk in reader.stream(url)]
-    return b"".join(chunks), [len(chunk) for chunk in chunks]
+async def _read_all(reader: OutputReader, url: str, buffer_size: int = CHUNK) -> bytes:
+    """The body read as storage reads it: blocking ``readinto`` calls, on a thread."""
+    async with reader.open(url) as body:
+
+        def read() -> bytes:
+            parts, buffer = [], memoryview(bytearray(buffer_size))
+            while count := body.readinto(buffer):
+                parts.append(bytes(buffer[:count]))
+            return b"".join(parts)
+
+        return await asyncio.to_thread(read)
 
 
-async def test_a_body_arrives_whole_in_chunks_of_at_most_4_mib(
-    server: tuple[str, list[str]], reader: OutputReader
-) -> None:
-    body, sizes = await _read_all(reader, f"{server[0]}/ok")
-    assert body == BODY
-    assert sizes == [CHUNK_SIZE, CHUNK_SIZE, 12345]
+async def test_a_body_arrives_whole(server: tuple[str, list[str]], reader: OutputReader) -> None:
+    assert await _read_all(reader, f"{server[0]}/ok") == BODY
+    async with reader.open(f"{server[0]}/ok") as body:
+        assert body.length == len(BODY)
 
 
-async def test_a_small_body_gets_a_buffer_of_its_own_size(
-    server: tuple[str, list[str]], reader: OutputReader
-) -> None:
-    assert await _read_all(reader, f"{server[0]}/small") == (b"tiny", [4])
+async def test_a_small_body(server: tuple[str, list[str]], reader: OutputReader) -> None:
+    assert await _read_all(reader, f"{server[0]}/small") == b"tiny"
 
 
 async def test_a_chunked_body_without_a_length_arrives_whole(
     server: tuple[str, list[str]], reader: OutputReader
 ) -> None:
-    body, _ = await _read_all(reader, f"{server[0]}/chunked")
-    assert body == BODY
+    assert await _read_all(reader, f"{server[0]}/chunked", buffer_size=777_777) == BODY
+    async with reader.open(f"{server[0]}/chunked") as body:
+        assert body.length is None
 
 
 async def test_a_body_shorter_than_its_length_is_a_provider_fault(
@@ -147,27 +156,31 @@ async def test_a_refused_connection_is_a_provider_fault(reader: OutputReader) ->
         await _read_all(reader, "http://127.0.0.1:9/none")
 
 
-async def test_a_reader_stopped_early_releases_its_connection(
-    server: tuple[str, list[str]], reader: OutputReader
+@pytest.mark.parametrize("store", ["local", "memory"])
+async def test_storage_saves_a_download_whole_and_hashed_or_not_at_all(
+    server: tuple[str, list[str]], reader: OutputReader, tmp_path: Path, store: str
 ) -> None:
-    stream = reader.stream(f"{server[0]}/ok")
-    first = await anext(stream)
-    assert len(first) == CHUNK_SIZE
-    await stream.aclose()
-    # The reader is still good for the next output.
-    body, _ = await _read_all(reader, f"{server[0]}/ok")
-    assert body == BODY
+    storage = Storage.from_url(tmp_path.as_uri() if store == "local" else "memory://")
+    async with reader.open(f"{server[0]}/ok") as body:
+        stored = await storage.save_from("outputs/a.mp4", body, length=body.length)
+    assert stored.size == len(BODY)
+    assert stored.sha256 == hashlib.sha256(BODY).hexdigest()
+    saved = b"".join([chunk async for chunk in await storage.open_range("outputs/a.mp4")])
+    assert saved == BODY
+    with pytest.raises(ProviderUnavailable, match="truncated"):
+        async with reader.open(f"{server[0]}/short") as body:
+            await storage.save_from("outputs/b.mp4", body, length=body.length)
+    assert not await storage.exists("outputs/b.mp4")
+    if store == "local":
+        assert list((tmp_path / TEMP_PREFIX).iterdir()) == []
 
 
-async def test_a_local_store_saves_a_download_whole_and_hashed(
+async def test_a_full_disk_is_a_storage_fault_and_leaves_nothing(
     server: tuple[str, list[str]], reader: OutputReader, tmp_path: Path
 ) -> None:
     storage = Storage.from_url(tmp_path.as_uri())
-    stored = await storage.save_stream("outputs/a.mp4", reader.stream(f"{server[0]}/ok"))
-    assert stored.size == len(BODY)
-    assert stored.sha256 == hashlib.sha256(BODY).hexdigest()
-    assert (tmp_path / "outputs" / "a.mp4").read_bytes() == BODY
-    with pytest.raises(ProviderUnavailable):
-        await storage.save_stream("outputs/b.mp4", reader.stream(f"{server[0]}/short"))
-    assert not (tmp_path / "outputs" / "b.mp4").exists()
+    (tmp_path / "outputs").write_text("a file where the directory should be")
+    with pytest.raises(TransientFault, match="storage"):
+        async with reader.open(f"{server[0]}/ok") as body:
+            await storage.save_from("outputs/a.mp4", body, length=body.length)
     assert list((tmp_path / TEMP_PREFIX).iterdir()) == []

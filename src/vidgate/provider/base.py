@@ -7,7 +7,7 @@ another base URL).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +20,7 @@ __all__ = [
     "CreatedTask",
     "ModelLimits",
     "Organization",
+    "OutputBody",
     "Provider",
     "TaskSnapshot",
     "TaskStatus",
@@ -84,6 +85,18 @@ class Organization:
     models: dict[str, ModelLimits] = field(default_factory=dict)
 
 
+class OutputBody(Protocol):
+    """An output's bytes, read blocking (on a worker thread) into the caller's buffer."""
+
+    #: The size the provider announced; None when it did not say.
+    length: int | None
+
+    def readinto(self, buffer: memoryview) -> int:
+        """The next bytes into ``buffer``, how many; 0 at the end. A body that breaks off or
+        ends short of ``length`` raises ``ProviderUnavailable``."""
+        ...
+
+
 class Provider(Protocol):
     """What the pipeline needs from a video generation API.
 
@@ -106,8 +119,9 @@ class Provider(Protocol):
 
     async def organization(self) -> Organization: ...
 
-    def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
-        """Stream an output URL's bytes; ``OutputExpired`` when the signed URL has expired."""
+    def open_output(self, url: str) -> AbstractAsyncContextManager[OutputBody]:
+        """An output URL's response, its body still unread; ``OutputExpired`` when the signed
+        URL has expired, ``NotFound`` when it is gone."""
         ...
 
     async def aclose(self) -> None: ...

@@ -1,12 +1,13 @@
-"""Reading a signed output URL at the speed of the network: blocking reads on a thread pool.
+"""Reading a signed output URL at the speed of the network: a blocking body, read on a thread.
 
 httpx (the SDK's client) reads a body 64 KiB at a time on the event loop, through h11 and anyio;
-for a 200 MB output that ran at about 0.45x of curl's speed on loopback here, where the
-issue asks for 0.8x (docs/benchmarks.md, section 3). An output is one plain GET of a signed URL,
-so it is read with the standard library's urllib instead, which honours ``HTTPS_PROXY`` and
-``NO_PROXY`` as httpx does: 4 MiB ``readinto`` calls on a worker thread (the socket releases the
-GIL), the next chunk read while the caller hashes and writes this one. Memory per download is
-about two chunks; an output smaller than a chunk gets a buffer of its own size.
+for a 200 MB output that ran at about 0.45x of curl's speed on loopback here, where the issue
+asks for 0.8x. Handing chunks from a reading thread through the event loop to a writing thread
+was faster but uneven (0.4x to 1x from run to run: three threads and the server on two cores).
+What runs at curl's speed is one thread doing what curl does, plus the hash: read into a buffer,
+hash it, write it, again (docs/benchmarks.md, section 3). So an output is opened here (urllib,
+which honours ``HTTPS_PROXY``/``NO_PROXY`` as httpx does; redirects refused) and handed over as an
+:class:`OutputBody` that :meth:`vidgate.storage.Storage.save_from` reads on a worker thread.
 """
 
 from __future__ import annotations
@@ -25,9 +26,7 @@ import certifi
 
 from vidgate.errors import NotFound, OutputExpired, ProviderUnavailable
 
-__all__ = ["CHUNK_SIZE", "OutputReader"]
-
-CHUNK_SIZE = 4 * 1024 * 1024
+__all__ = ["OutputBody", "OutputReader"]
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -37,8 +36,38 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class OutputBody:
+    """One output's bytes, read blocking (call :meth:`readinto` on a worker thread)."""
+
+    def __init__(self, response: http.client.HTTPResponse) -> None:
+        self._response = response
+        #: The Content-Length; None for a chunked body.
+        self.length: int | None = response.length
+        self._received = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` with the next bytes; 0 at the end of the body.
+
+        A connection that fails, or a body that ends short of its Content-Length, raises
+        ProviderUnavailable.
+        """
+        try:
+            count = self._response.readinto(buffer)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ProviderUnavailable(f"output download failed: {exc!r}") from exc
+        self._received += count
+        if not count and buffer and self.length is not None and self._received != self.length:
+            raise ProviderUnavailable(
+                f"output download truncated: {self._received} of {self.length} bytes"
+            )
+        return count
+
+
 class OutputReader:
-    """Streams output URLs; at most ``max_threads`` reads block at once, each up to ``timeout``."""
+    """Opens output URLs; at most ``max_threads`` opens block at once, each up to ``timeout``.
+
+    ``timeout`` also bounds each read of the body.
+    """
 
     def __init__(self, *, timeout: float = 60.0, max_threads: int = 16) -> None:
         tls = ssl.create_default_context(cafile=certifi.where())
@@ -46,36 +75,25 @@ class OutputReader:
             _RefuseRedirects, urllib.request.HTTPSHandler(context=tls)
         )
         self._timeout = timeout
-        # Its own pool: a slow network read must not hold a thread the rest of vidgate waits for.
+        # Its own pool: a slow connect must not hold a thread the rest of vidgate waits for.
         self._threads = ThreadPoolExecutor(max_threads, thread_name_prefix="vidgate-download")
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
-    async def stream(self, url: str) -> AsyncIterator[bytearray]:
-        """The body of ``url`` in chunks of up to 4 MiB.
+    @contextlib.asynccontextmanager
+    async def open(self, url: str) -> AsyncIterator[OutputBody]:
+        """The response to GET ``url``, headers read, body not yet.
 
-        A 401/403 raises OutputExpired, a 404 NotFound; any other status, a failed connection or
-        a body shorter than its Content-Length raises ProviderUnavailable.
+        A 401/403 raises OutputExpired, a 404 NotFound, any other error status or a failed
+        connection ProviderUnavailable.
         """
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(self._threads, self._open, url)
-        expected = response.length  # None for a chunked body
-        received = 0
-        ahead: asyncio.Future[bytearray] | None = None
         try:
-            ahead = loop.run_in_executor(self._threads, _read, response, expected)
-            while chunk := await ahead:
-                received += len(chunk)
-                remaining = None if expected is None else expected - received
-                ahead = loop.run_in_executor(self._threads, _read, response, remaining)
-                yield chunk  # not copied to bytes: that would cost ~10% of the speed
-            if expected is not None and received != expected:
-                raise ProviderUnavailable(
-                    f"output download truncated: {received} of {expected} bytes"
-                )
+            yield OutputBody(response)
         finally:
-            _close_after(ahead, response)
+            response.close()
 
     def _open(self, url: str) -> http.client.HTTPResponse:
         try:
@@ -90,34 +108,3 @@ class OutputReader:
         except (OSError, http.client.HTTPException) as exc:
             raise ProviderUnavailable(f"output download failed: {exc!r}") from exc
         return response
-
-
-def _read(response: http.client.HTTPResponse, remaining: int | None) -> bytearray:
-    """The next chunk; empty at the end of the body."""
-    size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-    if size <= 0:
-        return bytearray()
-    buffer = bytearray(size)
-    try:
-        count = response.readinto(buffer)
-    except (OSError, http.client.HTTPException) as exc:
-        raise ProviderUnavailable(f"output download failed: {exc!r}") from exc
-    del buffer[count:]
-    return buffer
-
-
-def _close_after(
-    ahead: asyncio.Future[bytearray] | None, response: http.client.HTTPResponse
-) -> None:
-    # The caller may stop while a read still runs on its thread: close the response once that
-    # read returns, never under it.
-    def close(done: object = None) -> None:
-        if isinstance(done, asyncio.Future) and not done.cancelled():
-            done.exception()  # retrieved, so asyncio does not warn about it
-        with contextlib.suppress(Exception):
-            response.close()
-
-    if ahead is None or ahead.done():
-        close(ahead)
-    else:
-        ahead.add_done_callback(close)

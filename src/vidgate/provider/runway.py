@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,7 +38,7 @@ from vidgate.provider.base import (
     TaskSnapshot,
     TaskStatus,
 )
-from vidgate.provider.output_reader import OutputReader
+from vidgate.provider.output_reader import OutputBody, OutputReader
 from vidgate.requests import GenerationRequest
 
 __all__ = ["RunwayProvider"]
@@ -155,9 +156,8 @@ class RunwayProvider:
         }
         return Organization(credit_balance=_number(data.get("creditBalance")), models=models)
 
-    def download(self, url: str) -> AsyncIterator[bytes | bytearray]:
-        """Stream an output; a short body raises ProviderUnavailable, a 403 OutputExpired."""
-        return self._outputs.stream(url)
+    def open_output(self, url: str) -> AbstractAsyncContextManager[OutputBody]:
+        return self._outputs.open(url)
 
     # --- retries -----------------------------------------------------------------------------
 
