@@ -116,7 +116,7 @@ def _inflight(r: dict[str, Any]) -> list[str]:
                 f"{c['rss_mib'].get('all_submitted', 0):.0f} MiB with all {c['jobs']:,} "
                 "submitted): jobs live in the database, and only the steps in flight (64) are in "
                 "memory. It rises while outputs are stored (downloads, and PyAV probing and "
-                "postering in up to 6 threads). After the tasks' {r['task_seconds']:.0f} s the "
+                f"postering in up to 6 threads). After the tasks' {r['task_seconds']:.0f} s the "
                 f"worker stored about {rate:.0f} videos/s (download, sha256, probe, poster, "
                 "three database writes each, besides one per poll)."
             )

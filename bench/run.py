@@ -356,10 +356,10 @@ def main(argv: list[str] | None = None) -> None:
         results[name]["measured_at"] = info["date"]
         print(f"-- {name} took {results[name]['benchmark_seconds']} s", file=sys.stderr)
     seconds = time.perf_counter() - start
-    if set(chosen) != set(DEFAULT_NAMES):
-        # A subset: the other sections stay as the last full run measured them.
-        kept = _written_results()
-        results = {n: results.get(n, kept.get(n)) for n in NAMES if n in results or n in kept}
+    # Sections not measured in this run (a subset, or `scale` in a plain `make bench`) stay as
+    # they were last measured.
+    kept = _written_results()
+    results = {n: results.get(n, kept.get(n)) for n in NAMES if n in results or n in kept}
     text = report(info, results, seconds)
     print(text)
     DOCS.write_text(text)
