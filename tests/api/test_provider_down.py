@@ -92,6 +92,10 @@ async def test_503_while_the_provider_is_down_and_accepted_once_it_answers(
     keyed = await api.post("/v1/generations", json=T2V, headers={"Idempotency-Key": "after"})
     assert_unavailable(keyed, probe)
     assert_unavailable(await api.post("/v1/generations", json=CHAIN), probe)
+    # Bad input is still named, not hidden behind the 503.
+    invalid = await api.post("/v1/generations", json={**T2V, "duration": 99})
+    assert invalid.status_code == 422, invalid.text
+    assert invalid.json()["error"]["fields"][0]["path"] == "duration"
     uploads_before = (await emulator_stats(api))["uploads"]
     files = {"file": ("still.png", still_image(64, 64), "image/png")}
     upload = await api.post("/v1/uploads", files=files)

@@ -171,8 +171,6 @@ async def create_generation(
     take `runway://` URIs from POST /v1/uploads, data URIs, or https URLs on the allowlist.
     """
     runtime = ctx.runtime
-    # 503 while the provider is down, unless the Idempotency-Key names a job (a replay).
-    await runtime.provider_health.refuse_new_job(caller.owner, idempotency_key)
     raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
     problems = _non_finite(raw)
     if problems:
@@ -210,6 +208,9 @@ async def create_generation(
         raise
     if hook_problems:
         raise ValidationFailed(hook_problems)
+    # 503 while the provider is down (after the 422s: bad input is named even then), unless the
+    # Idempotency-Key names a job (a replay).
+    await runtime.provider_health.refuse_new_job(caller.owner, idempotency_key)
     created = await runtime.store.create_job(
         endpoint=endpoint,
         model=model,
