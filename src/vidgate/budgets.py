@@ -26,11 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
-from vidgate.jobs.database import (
-    Transactions,
-    create_engine,
-    upgrade_database,
-)
+from vidgate.jobs.database import Transactions, open_migrated_engine
 from vidgate.jobs.models import NO_OWNER
 from vidgate.settings import Settings
 from vidgate.spend import day_start, month_start, sum_spend
@@ -254,11 +250,5 @@ class BudgetStore:
 @asynccontextmanager
 async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url
-    await upgrade_database(url)
-    engine = create_engine(url)
-    try:
+    async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
-    finally:
-        await engine.dispose()

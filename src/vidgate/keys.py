@@ -27,8 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.errors import NotFound, ValidationFailed
-from vidgate.jobs.database import Transactions, create_engine
-from vidgate.migrations import upgrade_database
+from vidgate.jobs.database import Transactions, open_migrated_engine
 from vidgate.settings import Settings
 from vidgate.tenant_models import ApiKey
 
@@ -194,11 +193,5 @@ class _ReadThrough(Generic[_K, _V]):
 @asynccontextmanager
 async def open_key_store(settings: Settings) -> AsyncIterator[KeyStore]:
     """The key store of the database ``settings`` name, migrated first (for the CLI)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url
-    await upgrade_database(url)
-    engine = create_engine(url)
-    try:
+    async with open_migrated_engine(settings) as engine:
         yield KeyStore(engine)
-    finally:
-        await engine.dispose()

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from vidgate.errors import ConfigurationError
+from vidgate.settings import Settings
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -36,6 +37,7 @@ __all__ = [
     "create_engine",
     "is_sqlite",
     "normalize_url",
+    "open_migrated_engine",
     "pool_limits",
     "upgrade_database",
     "write_lock",
@@ -111,6 +113,20 @@ async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head")
     from vidgate.migrations import upgrade_database as upgrade
 
     await upgrade(url, revision)
+
+
+@contextlib.asynccontextmanager
+async def open_migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the database ``settings`` name, migrated first, disposed after (the CLI's
+    stores: keys, budgets)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def pool_limits(url: str | URL, connections: int) -> dict[str, Any]:
