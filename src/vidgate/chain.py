@@ -28,7 +28,7 @@ import contextlib
 import io
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -298,40 +298,23 @@ class ChainSteps:
             info = await asyncio.to_thread(probe_media, joined, field="output")
             poster = io.BytesIO()
             await asyncio.to_thread(save_poster, joined, poster)
-            stored = await storage.save_stream(
-                video_key, _file_chunks(joined), content_type="video/mp4"
-            )
-        await storage.save_stream(
-            poster_key, _single_chunk(poster.getvalue()), content_type="image/jpeg"
-        )
+            with joined.open("rb") as handle:
+                stored = await storage.save_from(
+                    video_key, handle, length=joined.stat().st_size, content_type="video/mp4"
+                )
+        await storage.save_bytes(poster_key, poster.getvalue(), content_type="image/jpeg")
         log.info("chain %s: joined %d segments (%s)", job.id, plan.count, result.mode)
         return await self.pipeline.finish(
             job,
             Status.SUCCEEDED,
             reason=f"joined {plan.count} segments",
-            output_key=video_key,
-            poster_key=poster_key,
-            output_bytes=stored.size,
-            output_sha256=stored.sha256,
-            output_duration_seconds=info.duration_seconds,
-            output_width=info.width,
-            output_height=info.height,
-            output_codec=info.video_codec,
             cost_credits=_cost(segments),
-            progress=1.0,
+            **self.pipeline.output_columns(
+                stored, info, video_key=video_key, poster_key=poster_key
+            ),
         )
 
 
 def _cost(children: Any) -> float | None:
     costs = [c.cost_credits for c in children if c.cost_credits is not None]
     return round(sum(costs), 6) if costs else None
-
-
-async def _single_chunk(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def _file_chunks(path: Path, size: int = 1024 * 1024) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := await asyncio.to_thread(handle.read, size):
-            yield chunk

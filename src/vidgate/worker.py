@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,12 +40,12 @@ from vidgate.errors import (
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, StaleJob
-from vidgate.media.probe import probe_media, save_poster
+from vidgate.media.probe import MediaInfo, probe_media, save_poster
 from vidgate.polling import PollCadence
 from vidgate.provider.base import Provider, TaskSnapshot, TaskStatus
 from vidgate.provider_limits import ProviderLimits
 from vidgate.requests import GenerationRequest, validate_request
-from vidgate.storage import Storage
+from vidgate.storage import Storage, StoredObject
 
 __all__ = ["FailureCode", "Pipeline", "Worker", "classify_failure"]
 
@@ -430,25 +430,32 @@ class Pipeline:
         if info.kind != "video":
             await self.storage.delete(video_key)
             raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
-        await self.storage.save_stream(
-            poster_key, _single_chunk(poster.getvalue()), content_type="image/jpeg"
-        )
+        await self.storage.save_bytes(poster_key, poster.getvalue(), content_type="image/jpeg")
         await self.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
         return await self.finish(
             job,
             Status.SUCCEEDED,
             reason="stored",
-            output_key=video_key,
-            poster_key=poster_key,
-            output_bytes=stored.size,
-            output_sha256=stored.sha256,
-            output_duration_seconds=info.duration_seconds,
-            output_width=info.width,
-            output_height=info.height,
-            output_codec=info.video_codec,
             cost_credits=task.cost_credits,
-            progress=1.0,
+            **self.output_columns(stored, info, video_key=video_key, poster_key=poster_key),
         )
+
+    @staticmethod
+    def output_columns(
+        stored: StoredObject, info: MediaInfo, *, video_key: str, poster_key: str
+    ) -> dict[str, Any]:
+        """What a job records of its stored video: keys, size, hash, and what the probe found."""
+        return {
+            "output_key": video_key,
+            "poster_key": poster_key,
+            "output_bytes": stored.size,
+            "output_sha256": stored.sha256,
+            "output_duration_seconds": info.duration_seconds,
+            "output_width": info.width,
+            "output_height": info.height,
+            "output_codec": info.video_codec,
+            "progress": 1.0,
+        }
 
     # --- endings -----------------------------------------------------------------------------
 
@@ -481,10 +488,6 @@ class Pipeline:
         speed = self.catalog.model(model).speed if model in self.catalog else "standard"
         expected = self.cadence.expected_seconds(model, speed)
         return timedelta(seconds=max(expected * DEFAULT_TIMEOUT_FACTOR, MIN_TIMEOUT_SECONDS))
-
-
-async def _single_chunk(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 def default_worker_id() -> str:
