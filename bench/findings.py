@@ -95,7 +95,8 @@ def _lag(r: dict[str, Any]) -> list[str]:
     return [
         f"- **Lag and GETs, not met.** Median lag {p['median_lag_s']:.2f} s (goal "
         f"{r['goal_median_lag_s']} s), {p['get_ratio_to_sdk']:.2f}x the SDK's GETs (goal "
-        f"{r['goal_get_ratio']}). Look at `PollCadence.next_delay` (`vidgate/polling.py`): "
+        f"{r['goal_get_ratio']}). Look at `PollCadence.next_delay` "
+        "(`vidgate/pipeline/polling.py`): "
         "without a progress-based prediction it halves the distance to the expected end at "
         "each poll, which costs log2(run time / min_seconds) + 2 polls per task."
     ]

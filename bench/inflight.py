@@ -79,16 +79,16 @@ async def _pipeline_case(
     n: int, base_url: str, database_url: str, max_seconds: float
 ) -> dict[str, Any]:
     from vidgate.catalog import get_catalog
-    from vidgate.jobs.database import create_engine
+    from vidgate.db.engine import create_engine
     from vidgate.jobs.status import Status
     from vidgate.jobs.store import JobStore
     from vidgate.migrations import upgrade_database
-    from vidgate.polling import PollCadence
+    from vidgate.pipeline.polling import PollCadence
+    from vidgate.pipeline.worker import Pipeline, Worker
     from vidgate.provider.runway import RunwayProvider
     from vidgate.runtime import EMULATOR_API_KEY
     from vidgate.settings import Settings
     from vidgate.storage import Storage
-    from vidgate.worker import Pipeline, Worker
 
     defaults = {name: f.default for name, f in Settings.model_fields.items()}
     await upgrade_database(database_url)

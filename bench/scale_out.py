@@ -38,8 +38,8 @@ import psycopg
 from sqlalchemy import make_url
 
 from bench.emulator_proc import EmulatorProcess, RemoteEmulator
+from vidgate.jobs.step_queue import QueueTimings
 from vidgate.runtime import EMULATOR_API_KEY
-from vidgate.step_queue import QueueTimings
 
 __all__ = ["ScaleResult", "run", "run_scale_out"]
 

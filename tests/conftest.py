@@ -27,8 +27,8 @@ from psycopg import sql
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.db.engine import create_engine
 from vidgate.emulator.server import EmulatorServer
-from vidgate.jobs.database import create_engine
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import MIGRATIONS_DIR, upgrade_database
 from vidgate.settings import get_settings

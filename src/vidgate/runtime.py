@@ -18,19 +18,22 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, get_catalog
-from vidgate.jobs.database import create_engine, pool_limits, upgrade_database
+from vidgate.db.engine import create_engine, pool_limits
+from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
-from vidgate.polling import PollCadence
+from vidgate.migrations import open_migrated_engine, upgrade_database
+from vidgate.pipeline.polling import PollCadence
+from vidgate.pipeline.worker import Pipeline, Worker, default_worker_id
 from vidgate.provider.base import Provider
+from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHealth
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
-from vidgate.provider_health import CircuitPolicy, MonitoredProvider, ProviderHealth
-from vidgate.provider_limits import ProviderLimits
 from vidgate.settings import Settings
-from vidgate.step_queue import QueueTimings, StepQueue
 from vidgate.storage import Storage
+from vidgate.tenancy.budgets import BudgetStore
+from vidgate.tenancy.keys import KeyStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
-from vidgate.worker import Pipeline, Worker, default_worker_id
 
 __all__ = ["EMULATOR_API_KEY", "Runtime", "open_runtime"]
 
@@ -58,7 +61,7 @@ class Runtime:
     emulator_url: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
     worker: Worker | None = None
-    # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.step_queue).
+    # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.jobs.step_queue).
     step_queue: StepQueue | None = None
     webhooks: WebhookDispatcher | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -203,3 +206,17 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         await engine.dispose()
         if emulator is not None:
             emulator.stop()
+
+
+@contextlib.asynccontextmanager
+async def open_key_store(settings: Settings) -> AsyncIterator[KeyStore]:
+    """The key store of the database ``settings`` name, migrated first (for the CLI)."""
+    async with open_migrated_engine(settings) as engine:
+        yield KeyStore(engine)
+
+
+@contextlib.asynccontextmanager
+async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
+    """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
+    async with open_migrated_engine(settings) as engine:
+        yield BudgetStore(engine)

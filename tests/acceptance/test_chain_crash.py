@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.chain_plan import validate_chain
 from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
+from vidgate.requests.chain_plan import validate_chain
 from vidgate.runtime import EMULATOR_API_KEY
 
 

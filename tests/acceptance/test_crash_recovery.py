@@ -24,8 +24,8 @@ from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
+from vidgate.pipeline.worker import FailureCode
 from vidgate.runtime import EMULATOR_API_KEY
-from vidgate.worker import FailureCode
 
 JOBS = 12
 KILLS = 4

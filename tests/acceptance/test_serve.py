@@ -21,7 +21,7 @@ import psutil
 import pytest
 from serving import Served, run_vidgate, vidgate_env
 
-from vidgate.keys import CACHE_SECONDS
+from vidgate.tenancy.keys import CACHE_SECONDS
 
 MIB = 1024 * 1024
 

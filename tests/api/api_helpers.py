@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from vidgate.api.deps import ApiContext
-from vidgate.keys import KeyStore
 from vidgate.settings import Settings, load_settings
+from vidgate.tenancy.keys import KeyStore
 
 BASE_URL = "http://vidgate.test"
 

@@ -18,7 +18,7 @@ import pytest
 from api_helpers import BASE_URL, Api, ApiFactory, make_settings
 from fastapi import FastAPI
 
-from vidgate.api import create_app
+from vidgate.api.app import create_app
 from vidgate.settings import Settings
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from vidgate.api.media_policy import set_at
 from vidgate.api.ranges import parse_range
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.serve import is_loopback
 from vidgate.errors import RangeNotSatisfiable
-from vidgate.uploads import upload_filename
+from vidgate.intake.media_policy import set_at
+from vidgate.tenancy.uploads import upload_filename
 
 
 @pytest.mark.parametrize(

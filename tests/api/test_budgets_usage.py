@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
-from vidgate.budgets import BudgetStore
 from vidgate.emulator.config import EmulatorConfig
+from vidgate.tenancy.budgets import BudgetStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
-from vidgate.api import create_app
+from vidgate.api.app import create_app
 from vidgate.client import parse_sse
 
 Event = tuple[int | None, str, dict[str, Any]]

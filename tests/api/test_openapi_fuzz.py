@@ -31,8 +31,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from vidgate.api import create_app
-from vidgate.keys import open_key_store
+from vidgate.api.app import create_app
+from vidgate.runtime import open_key_store
 from vidgate.settings import Settings
 
 CHECKS = [

@@ -16,7 +16,7 @@ from vidgate.emulator.plan import RenderPlan, plan_output
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
 from vidgate.errors import ValidationFailed
 from vidgate.media.probe import MediaInfo, MediaKind
-from vidgate.requests import validate_request
+from vidgate.requests.generation import validate_request
 
 PLAN = RenderPlan(width=64, height=64, duration_seconds=2.0, fps=24, seed=0)
 

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.budgets import BudgetStore, budget_reservation
+from vidgate.db.engine import create_engine
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
-from vidgate.jobs import JobStore, Status, create_engine
 from vidgate.jobs.models import Job
-from vidgate.keys import KeyStore
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
+from vidgate.tenancy.budgets import BudgetStore, budget_reservation
+from vidgate.tenancy.keys import KeyStore
 
 NOW = datetime(2030, 3, 15, 12, 0, tzinfo=UTC)
 BODY: dict[str, Any] = {"model": "gen4.5", "promptText": "a lighthouse", "ratio": "1280:720"}

@@ -22,17 +22,17 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import get_catalog
-from vidgate.chain_plan import validate_chain
 from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import extract_frame, probe_media
-from vidgate.polling import PollCadence
+from vidgate.pipeline.polling import PollCadence
+from vidgate.pipeline.worker import Pipeline, Worker
 from vidgate.provider.runway import RunwayProvider
+from vidgate.requests.chain_plan import validate_chain
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.storage import Storage
-from vidgate.worker import Pipeline, Worker
 
 FPS = 24
 # Mean absolute difference (0-255 RGB) two decodes of "the same picture" may show after one more

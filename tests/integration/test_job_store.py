@@ -13,18 +13,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.db.base import new_job_id
+from vidgate.db.engine import create_engine, normalize_url
 from vidgate.errors import ConfigurationError, Conflict, NotFound, ValidationFailed
-from vidgate.jobs import (
-    NO_OWNER,
-    TERMINAL_STATUSES,
-    JobStore,
-    StaleJob,
-    Status,
-    create_engine,
-    hash_request,
-    new_job_id,
-)
-from vidgate.jobs.database import normalize_url
+from vidgate.jobs.models import NO_OWNER
+from vidgate.jobs.status import TERMINAL_STATUSES, Status
+from vidgate.jobs.store import JobStore, StaleJob, hash_request
 from vidgate.migrations import (
     current_revision,
     head_revision,

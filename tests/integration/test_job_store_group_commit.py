@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.budgets import BudgetStore, budget_reservation
 from vidgate.errors import BudgetExceeded, Conflict
-from vidgate.jobs import JobStore
 from vidgate.jobs.models import Job, JobEvent
-from vidgate.keys import KeyStore
+from vidgate.jobs.store import JobStore
+from vidgate.tenancy.budgets import BudgetStore, budget_reservation
+from vidgate.tenancy.keys import KeyStore
 
 
 def _body(prompt: str) -> dict[str, Any]:
@@ -100,7 +100,7 @@ async def test_a_refused_job_does_not_stop_its_batch(
 async def test_the_same_key_from_several_processes_makes_one_job(
     database_url: str, processes: int
 ) -> None:
-    from vidgate.jobs import create_engine
+    from vidgate.db.engine import create_engine
 
     engines = [create_engine(database_url) for _ in range(processes)]
     try:

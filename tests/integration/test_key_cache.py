@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.keys import CACHE_SECONDS, KeyStore
+from vidgate.tenancy.keys import CACHE_SECONDS, KeyStore
 
 
 class Clock:

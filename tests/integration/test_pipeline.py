@@ -22,11 +22,11 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
-from vidgate.polling import PollCadence
+from vidgate.pipeline.polling import PollCadence
+from vidgate.pipeline.worker import FailureCode, Pipeline, Worker
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.storage import Storage
-from vidgate.worker import FailureCode, Pipeline, Worker
 
 GEN45 = {"model": "gen4.5", "promptText": "a lighthouse at dusk", "ratio": "1280:720"}
 

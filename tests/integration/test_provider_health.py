@@ -13,16 +13,17 @@ import stamina
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.db.engine import create_engine
 from vidgate.emulator.server import EmulatorServer
 from vidgate.errors import NotFound, ProviderUnavailable, RateLimited
-from vidgate.jobs import JobStore, create_engine
-from vidgate.provider.runway import RunwayProvider
-from vidgate.provider_health import (
+from vidgate.jobs.store import JobStore
+from vidgate.provider.health import (
     CircuitPolicy,
     CircuitState,
     MonitoredProvider,
     ProviderHealth,
 )
+from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 
 POLICY = CircuitPolicy(failures_to_open=3, window_seconds=60.0, probe_seconds=15.0)

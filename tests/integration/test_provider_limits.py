@@ -16,16 +16,17 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import get_catalog
+from vidgate.db.engine import create_engine
 from vidgate.emulator.server import EmulatorServer
-from vidgate.jobs import JobStore, Status, create_engine
 from vidgate.jobs.models import Job
-from vidgate.jobs.store import SubmitSlots
-from vidgate.polling import PollCadence
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore, SubmitSlots
+from vidgate.pipeline.polling import PollCadence
+from vidgate.pipeline.worker import Pipeline, Worker
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
-from vidgate.provider_limits import ProviderLimits
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.storage import Storage
-from vidgate.worker import Pipeline, Worker
 
 GEN45 = {
     "model": "gen4.5",

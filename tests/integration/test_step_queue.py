@@ -15,18 +15,18 @@ import pytest
 from sqlalchemy import update
 
 from vidgate.catalog import get_catalog
+from vidgate.db.engine import create_engine
 from vidgate.emulator.server import EmulatorServer
-from vidgate.jobs.database import create_engine
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
+from vidgate.jobs.step_queue import QueueTimings, StepQueue, libpq_url
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import upgrade_database
-from vidgate.polling import PollCadence
+from vidgate.pipeline.polling import PollCadence
+from vidgate.pipeline.worker import Pipeline
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
-from vidgate.step_queue import QueueTimings, StepQueue, libpq_url
 from vidgate.storage import Storage
-from vidgate.worker import Pipeline
 
 GEN45 = {
     "model": "gen4.5",

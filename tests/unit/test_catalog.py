@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from vidgate import requests as vidgate_requests
 from vidgate.catalog import (
     Catalog,
     CostEstimate,
@@ -15,6 +14,7 @@ from vidgate.catalog import (
     get_catalog,
 )
 from vidgate.errors import NotFound, ValidationFailed
+from vidgate.requests import generation as vidgate_requests
 
 CATALOG = get_catalog()
 ALL_PAIRS = [(m.id, e) for m in CATALOG.models() for e in m.endpoints]

@@ -7,11 +7,11 @@ from pathlib import Path
 import av
 import pytest
 
-from vidgate.chain_plan import plan_segments, validate_chain
 from vidgate.emulator.render import render_video
 from vidgate.errors import ValidationFailed
 from vidgate.media.probe import probe_media
 from vidgate.media.stitch import join_videos
+from vidgate.requests.chain_plan import plan_segments, validate_chain
 
 GEN45 = tuple(range(2, 11))
 

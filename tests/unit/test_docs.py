@@ -12,7 +12,7 @@ import pytest
 import typer.main
 
 import vidgate
-from vidgate.cli import app
+from vidgate.cli.app import app
 from vidgate.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

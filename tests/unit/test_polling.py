@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidgate.polling import PollCadence
+from vidgate.pipeline.polling import PollCadence
 
 
 def test_delays_shrink_towards_the_expected_finish() -> None:

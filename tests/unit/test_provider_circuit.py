@@ -1,4 +1,4 @@
-"""The provider circuit's rules (vidgate.provider_health.Circuit), on a clock the tests move."""
+"""The provider circuit's rules (vidgate.provider.health.Circuit), on a clock the tests move."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from vidgate.errors import (
     RateLimited,
     SubmissionUncertain,
 )
-from vidgate.provider_health import Circuit, CircuitPolicy, CircuitState, outcome_of
+from vidgate.provider.health import Circuit, CircuitPolicy, CircuitState, outcome_of
 
 POLICY = CircuitPolicy(failures_to_open=3, window_seconds=60.0, probe_seconds=15.0)
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

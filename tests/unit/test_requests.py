@@ -15,7 +15,7 @@ import pytest
 
 from vidgate.catalog import Endpoint, FieldSpec, get_catalog
 from vidgate.errors import FieldProblem, ValidationFailed
-from vidgate.requests import GenerationRequest, MediaInput, validate_request
+from vidgate.requests.generation import GenerationRequest, MediaInput, validate_request
 
 CATALOG = get_catalog()
 ALL_PAIRS = [(m.id, e) for m in CATALOG.models() for e in m.endpoints]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from vidgate.catalog import Endpoint, EndpointSpec, FieldSpec, get_catalog
 from vidgate.errors import ValidationFailed
-from vidgate.requests import SEED_MAX, validate_request
+from vidgate.requests.generation import SEED_MAX, validate_request
 
 CATALOG = get_catalog()
 PAIRS = [(m.id, e) for m in CATALOG.models() for e in m.endpoints]

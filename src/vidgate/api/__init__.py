@@ -1,5 +1,4 @@
-"""The HTTP API: FastAPI app, routes, auth, and the one error renderer."""
-
-from vidgate.api.app import RuntimeFactory, create_app
-
-__all__ = ["RuntimeFactory", "create_app"]
+"""The HTTP API: ``app`` (the FastAPI application), ``routes/``, ``deps``, ``auth``, and the one
+error renderer (``errors``). Nothing is imported here: ``vidgate.api.schemas`` (the response
+models, which the client also uses) must not load FastAPI.
+"""

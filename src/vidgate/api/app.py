@@ -22,24 +22,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vidgate.api.auth import Authenticator
 from vidgate.api.deps import ApiContext
 from vidgate.api.errors import install_error_handlers, vidgate_error_response
-from vidgate.api.media_policy import MediaPolicy
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
-from vidgate.api.routes_events import router as events_router
-from vidgate.api.routes_generations import router as generations_router
-from vidgate.api.routes_health import router as health_router
-from vidgate.api.routes_models import router as models_router
-from vidgate.api.routes_uploads import router as uploads_router
-from vidgate.api.routes_usage import router as usage_router
-from vidgate.api.routes_web import router as web_router
-from vidgate.api.routes_webhooks import job_payload
-from vidgate.api.routes_webhooks import router as webhooks_router
+from vidgate.api.routes.events import router as events_router
+from vidgate.api.routes.generations import router as generations_router
+from vidgate.api.routes.health import router as health_router
+from vidgate.api.routes.models import router as models_router
+from vidgate.api.routes.uploads import router as uploads_router
+from vidgate.api.routes.usage import router as usage_router
+from vidgate.api.routes.web import router as web_router
+from vidgate.api.routes.webhooks import job_payload
+from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.errors import PayloadTooLarge
-from vidgate.keys import KeyStore
+from vidgate.intake.media_policy import MediaPolicy
 from vidgate.media.url_policy import Resolver
 from vidgate.runtime import Runtime, open_runtime
 from vidgate.settings import Settings
-from vidgate.uploads import UploadStore
+from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
 from vidgate.webhooks.store import WebhookStore
 

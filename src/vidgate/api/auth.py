@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vidgate.errors import Unauthorized
-from vidgate.keys import KeyStore
+from vidgate.tenancy.keys import KeyStore
 
 __all__ = ["Authenticator", "Caller"]
 

@@ -9,14 +9,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vidgate.api.auth import Authenticator, Caller
-from vidgate.api.media_policy import MediaPolicy
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
 from vidgate.errors import InternalError, RateLimited
-from vidgate.keys import KeyStore
+from vidgate.intake.media_policy import MediaPolicy
 from vidgate.runtime import Runtime
-from vidgate.uploads import UploadStore
+from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
 
 __all__ = ["ApiContext", "CallerDep", "ContextDep", "error_responses", "get_caller", "get_context"]

@@ -2,7 +2,7 @@
 
 Request counts are kept as they happen; job figures (jobs by status, polls, bytes stored,
 credits) are read from the job store at scrape time, and so is the provider's circuit (at most a
-second old, see :mod:`vidgate.provider_health`), so every API process reports the same truth about
+second old, see :mod:`vidgate.provider.health`), so every API process reports the same truth about
 the shared database.
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
-from vidgate.provider_health import ProviderStatus
+from vidgate.provider.health import ProviderStatus
 
 __all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "JobFigures"]
 

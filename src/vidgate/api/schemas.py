@@ -89,7 +89,7 @@ class GenerationEndpoint(StrEnum):
     IMAGE_TO_VIDEO = Endpoint.IMAGE_TO_VIDEO.value
     VIDEO_TO_VIDEO = Endpoint.VIDEO_TO_VIDEO.value
     CHARACTER_PERFORMANCE = Endpoint.CHARACTER_PERFORMANCE.value
-    CHAIN = "chain"  # several generations joined into one video (vidgate.chain)
+    CHAIN = "chain"  # several generations joined into one video (vidgate.pipeline.chain)
 
 
 class GenerationIn(BaseModel):

@@ -17,7 +17,7 @@ import uvicorn
 
 from vidgate.api.app import create_app
 from vidgate.errors import ConfigurationError
-from vidgate.keys import open_key_store
+from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
 
 __all__ = ["count_active_keys", "is_loopback", "serve"]

@@ -10,7 +10,7 @@ Runway's API (wire format of shared/runway-api.md, what the official SDKs send a
 
 Every ``/v1`` request needs ``Authorization: Bearer <key>`` (401) and ``X-Runway-Version:
 2024-11-06`` (400). Errors are ``{"error": "<field>: <reason>"}``. Input is checked by
-:func:`vidgate.requests.validate_request`, the one validator vidgate has.
+:func:`vidgate.requests.generation.validate_request`, the one validator vidgate has.
 
 Outside Runway's API, with no auth: ``POST /_emulator/storage/uploads`` (the presigned upload
 target), ``GET|HEAD /_emulator/outputs/<id>.mp4`` (signed output URLs), and the control endpoints
@@ -51,7 +51,7 @@ from vidgate.errors import (
     ValidationFailed,
     VidgateError,
 )
-from vidgate.requests import validate_request
+from vidgate.requests.generation import validate_request
 
 __all__ = ["create_emulator_app", "emulator_state"]
 

@@ -26,7 +26,7 @@ from vidgate.catalog import Catalog, MediaKindLimits
 from vidgate.emulator.config import EmulatorConfig
 from vidgate.errors import FieldProblem, MediaRejected
 from vidgate.media.probe import MediaInfo, probe_media
-from vidgate.requests import GenerationRequest, MediaInput
+from vidgate.requests.generation import GenerationRequest, MediaInput
 
 __all__ = ["USER_AGENT", "ResolvedMedia", "resolve_media"]
 

@@ -21,7 +21,7 @@ from typing import Any
 from vidgate.catalog import Endpoint
 from vidgate.catalog.catalog import DEFAULT_SECONDS
 from vidgate.emulator.inputs import ResolvedMedia
-from vidgate.requests import GenerationRequest
+from vidgate.requests.generation import GenerationRequest
 
 __all__ = ["RenderPlan", "plan_output"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from vidgate.catalog import Catalog
 from vidgate.emulator.plan import RenderPlan
-from vidgate.requests import GenerationRequest
+from vidgate.requests.generation import GenerationRequest
 
 __all__ = ["Price", "price_task"]
 

@@ -1,24 +1,6 @@
-"""Jobs: the record and its status (models, status), the store (store), its engine (database)."""
+"""Jobs: ``status`` (the states), ``models`` (the tables), ``store`` (every change,
+compare-and-set), ``group_commit`` (new jobs written in batches), ``step_queue`` (steps on
+procrastinate).
 
-from vidgate.jobs.database import create_engine
-from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent, new_job_id
-from vidgate.jobs.status import ACTIVE_STATUSES, TERMINAL_STATUSES, Status
-from vidgate.jobs.store import CreatedJob, JobChanges, JobPage, JobStore, StaleJob, hash_request
-
-__all__ = [
-    "ACTIVE_STATUSES",
-    "NO_OWNER",
-    "TERMINAL_STATUSES",
-    "Attempt",
-    "CreatedJob",
-    "Job",
-    "JobChanges",
-    "JobEvent",
-    "JobPage",
-    "JobStore",
-    "StaleJob",
-    "Status",
-    "create_engine",
-    "hash_request",
-    "new_job_id",
-]
+Nothing is imported here, so that importing one module does not load the database drivers.
+"""

@@ -3,124 +3,43 @@
 Rows come back from :class:`~vidgate.jobs.store.JobStore` as detached snapshots: reading their
 attributes is free, changing them does nothing. Every change goes through the store, which
 checks the row's ``version`` (compare-and-set) and appends a :class:`JobEvent`.
-
-Times are timezone-aware UTC in Python; SQLite keeps them as naive UTC text, which sorts
-correctly because every value is written by :class:`UTCDateTime` in the same format.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Dialect,
     Enum,
     Float,
     ForeignKey,
     Index,
-    Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from vidgate.db.base import Base, BigId
 from vidgate.jobs.status import Status
 
-__all__ = ["NO_OWNER", "Attempt", "Base", "Job", "JobEvent", "UTCDateTime", "new_job_id"]
+__all__ = ["NO_OWNER", "Attempt", "Job", "JobEvent"]
 
 #: Stored in ``jobs.owner`` when no API key owns the job. Not NULL, so that the unique
 #: (owner, idempotency_key) constraint also holds for ownerless jobs (NULLs never collide).
 NO_OWNER = ""
 
-# Crockford's base32: no I, L, O, U; sorts in the same order as the numbers it encodes.
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_id_lock = threading.Lock()
-_last_id: tuple[int, int] = (0, 0)
-
-
-def new_job_id() -> str:
-    """A 26-character, time-sortable id (ULID layout: 48-bit ms timestamp + 80 random bits).
-
-    Ids made by one process are strictly increasing, even within a millisecond or if the clock
-    steps back (the random part is incremented), so ordering by id is ordering by creation,
-    which cursor pagination uses. Also used for other records' ids (uploads).
-    """
-    global _last_id
-    ms = time.time_ns() // 1_000_000
-    with _id_lock:
-        last_ms, last_rand = _last_id
-        if ms <= last_ms and last_rand < (1 << 80) - 1:
-            ms, rand = last_ms, last_rand + 1
-        else:
-            rand = int.from_bytes(os.urandom(10), "big")
-        _last_id = (ms, rand)
-    value = (ms << 80) | rand
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite has no timezone type)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: vidgate stores aware UTC times only")
-        value = value.astimezone(UTC)
-        # SQLite compares these as text: keep one format, without an offset.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-# One JSON type: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
-_Json = JSON().with_variant(JSONB(), "postgresql")
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-_EventId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    # Named constraints, so Alembic migrations can refer to them on every backend.
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: _Json,
-        Status: Enum(
-            Status,
-            native_enum=False,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-            validate_strings=True,
-        ),
-    }
+# Stored as its value in a short string column (no native enum type to migrate).
+_StatusType = Enum(
+    Status,
+    native_enum=False,
+    length=16,
+    values_callable=lambda members: [m.value for m in members],
+    validate_strings=True,
+)
 
 
 class Job(Base):
@@ -138,7 +57,7 @@ class Job(Base):
     model: Mapped[str] = mapped_column(String(64))
     #: The validated wire body sent upstream.
     request: Mapped[dict[str, Any]]
-    status: Mapped[Status] = mapped_column(default=Status.QUEUED)
+    status: Mapped[Status] = mapped_column(_StatusType, default=Status.QUEUED)
     #: Why the job waits or failed, in words.
     status_reason: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -203,7 +122,7 @@ class Attempt(Base):
     task_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    status: Mapped[Status]
+    status: Mapped[Status] = mapped_column(_StatusType)
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(Text)
 
@@ -216,7 +135,7 @@ class JobEvent(Base):
 
     __tablename__ = "job_events"
 
-    id: Mapped[int] = mapped_column(_EventId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     owner: Mapped[str] = mapped_column(String(64))
     #: ``created``, ``status``, ``progress`` or ``cancel_requested``.

@@ -29,10 +29,11 @@ from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.db.base import new_job_id
+from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import Conflict, InternalError, NotFound, RequestError, ValidationFailed
-from vidgate.jobs.database import Transactions, is_sqlite
 from vidgate.jobs.group_commit import GroupCommit
-from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent, new_job_id
+from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
 
 __all__ = [
@@ -284,7 +285,7 @@ class JobStore:
         :class:`~vidgate.errors.Conflict`. ``run_at`` delays the first run (default: now).
         ``admit(session, now)`` runs inside the insert's transaction, after the idempotency check;
         raising a :class:`~vidgate.errors.RequestError` refuses the job (budgets reserve credits
-        this way, see :mod:`vidgate.budgets`).
+        this way, see :mod:`vidgate.tenancy.budgets`).
 
         Concurrent calls share one transaction (:mod:`vidgate.jobs.group_commit`); each still
         gets its own answer, and its own error.
@@ -343,7 +344,7 @@ class JobStore:
                     outcomes.append(self._existing(earlier, new.request_hash))
                     continue
                 if new.admit is not None:
-                    # Budgets count this batch's earlier jobs in memory (vidgate.budgets).
+                    # Budgets count this batch's earlier jobs in memory (vidgate.tenancy.budgets).
                     await new.admit(session, new.now)
             except RequestError as exc:
                 outcomes.append(exc)

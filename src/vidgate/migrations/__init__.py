@@ -4,7 +4,7 @@
 left alone) and safe when several processes start at once (PostgreSQL: an advisory lock;
 SQLite: ``BEGIN IMMEDIATE``). Migrations run in one transaction, so a failed one leaves the
 schema as it was. On PostgreSQL the same transaction creates procrastinate's tables (the step
-queue of :mod:`vidgate.step_queue`) when they are missing.
+queue of :mod:`vidgate.jobs.step_queue`) when they are missing.
 
 To write a new revision, add ``versions/NNNN_<what>.py`` by hand (``down_revision`` = the
 previous one) and keep the models (:func:`target_metadata`) in step; a test compares the two.
@@ -12,6 +12,8 @@ previous one) and keep the models (:func:`target_metadata`) in step; a test comp
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ from alembic.util import CommandError
 from sqlalchemy import URL, Connection, MetaData, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from vidgate.db.engine import WRITE_OPTION, create_engine
 from vidgate.errors import ConfigurationError
-from vidgate.jobs.database import WRITE_OPTION, create_engine
+from vidgate.settings import Settings
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -32,6 +35,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "include_name",
+    "open_migrated_engine",
     "target_metadata",
     "upgrade_database",
 ]
@@ -39,6 +43,20 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # Any constant works; it only has to be the same in every vidgate process.
 _PG_MIGRATION_LOCK = 0x76_69_64_67_61_74_65  # "vidgate"
+
+
+@contextlib.asynccontextmanager
+async def open_migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the database ``settings`` name, migrated first, disposed after (the CLI's
+    stores: keys, budgets)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def alembic_config(**attributes: Any) -> Config:
@@ -52,11 +70,9 @@ def alembic_config(**attributes: Any) -> Config:
 
 def target_metadata() -> MetaData:
     """Every table the migrations manage, imported from the modules that declare them."""
-    from vidgate import (
-        provider_health,  # noqa: F401 (the provider_health table)
-        tenant_models,  # noqa: F401 (registers api_keys and uploads on Base)
-    )
-    from vidgate.jobs.models import Base
+    from vidgate.db.base import Base
+    from vidgate.provider import health  # noqa: F401 (the provider_health table)
+    from vidgate.tenancy import tables  # noqa: F401 (api_keys, uploads, budgets)
     from vidgate.webhooks import models as webhook_models  # noqa: F401 (the webhook tables)
 
     return Base.metadata

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from vidgate.requests import GenerationRequest
+from vidgate.requests.generation import GenerationRequest
 
 __all__ = [
     "CreatedTask",

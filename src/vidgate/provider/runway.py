@@ -39,7 +39,7 @@ from vidgate.provider.base import (
     TaskStatus,
 )
 from vidgate.provider.output_reader import OutputBody, OutputReader
-from vidgate.requests import GenerationRequest
+from vidgate.requests.generation import GenerationRequest
 
 __all__ = ["RunwayProvider"]
 

@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vidgate.jobs.models import NO_OWNER, Base
+from vidgate.db.base import Base
+from vidgate.jobs.models import NO_OWNER
 
 __all__ = [
     "DeliveryStatus",

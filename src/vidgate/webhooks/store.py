@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.db.base import new_job_id
+from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import NotFound
-from vidgate.jobs.database import Transactions, is_sqlite
-from vidgate.jobs.models import NO_OWNER, Job, JobEvent, new_job_id
+from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
 from vidgate.webhooks.models import (
     DeliveryStatus,

@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from vidgate.catalog import Endpoint, Priority, UseCase, get_catalog
-from vidgate.cli_jobs import generate_command, jobs_app
+from vidgate.cli.jobs import generate_command, jobs_app
 from vidgate.errors import VidgateError
 
 if TYPE_CHECKING:
-    from vidgate.budgets import BudgetStore
-    from vidgate.keys import KeyStore
-    from vidgate.tenant_models import Budget
+    from vidgate.tenancy.budgets import BudgetStore
+    from vidgate.tenancy.keys import KeyStore
+    from vidgate.tenancy.tables import Budget
     from vidgate.webhooks.store import WebhookStore
 
 __all__ = ["app"]
@@ -130,7 +130,7 @@ def worker_command(
     import asyncio
     import signal
 
-    from vidgate.api.routes_webhooks import job_payload
+    from vidgate.api.routes.webhooks import job_payload
     from vidgate.runtime import open_runtime
     from vidgate.settings import load_settings
 
@@ -156,7 +156,7 @@ def migrate_command() -> None:
     """Apply the database schema (safe to run twice)."""
     import asyncio
 
-    from vidgate.jobs.database import upgrade_database
+    from vidgate.migrations import upgrade_database
     from vidgate.settings import load_settings
 
     settings = load_settings()
@@ -379,7 +379,7 @@ def serve_command(
 keys_app = typer.Typer(help="API keys: create, list, revoke, budget.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-# generate and jobs: make, follow and manage jobs through the HTTP API (vidgate/cli_jobs.py).
+# generate and jobs: make, follow and manage jobs through the HTTP API (vidgate/cli/jobs.py).
 app.command("generate")(generate_command)
 app.add_typer(jobs_app, name="jobs")
 
@@ -387,7 +387,7 @@ app.add_typer(jobs_app, name="jobs")
 def _with_keys(action: Callable[[KeyStore], Awaitable[_T]]) -> _T:
     import asyncio
 
-    from vidgate.keys import open_key_store
+    from vidgate.runtime import open_key_store
     from vidgate.settings import load_settings
 
     async def run() -> _T:
@@ -425,7 +425,8 @@ def keys_create_command(
 def _with_webhooks(action: Callable[[WebhookStore], Awaitable[_T]]) -> _T:
     import asyncio
 
-    from vidgate.jobs.database import create_engine, upgrade_database
+    from vidgate.db.engine import create_engine
+    from vidgate.migrations import upgrade_database
     from vidgate.settings import load_settings
     from vidgate.webhooks.store import WebhookStore
 
@@ -485,7 +486,7 @@ def keys_list_command() -> None:
 def _with_budgets(action: Callable[[BudgetStore], Awaitable[_T]]) -> _T:
     import asyncio
 
-    from vidgate.budgets import open_budget_store
+    from vidgate.runtime import open_budget_store
     from vidgate.settings import load_settings
 
     async def run() -> _T:

@@ -23,10 +23,10 @@ from vidgate.api.schemas import (
     UsageRowOut,
     UsageTierOut,
 )
-from vidgate.budgets import BudgetStore, PeriodStanding
 from vidgate.errors import ValidationFailed
 from vidgate.jobs.models import NO_OWNER
-from vidgate.spend import usage_by_day
+from vidgate.tenancy.budgets import BudgetStore, PeriodStanding
+from vidgate.tenancy.spend import usage_by_day
 
 __all__ = ["USAGE_MAX_DAYS", "router"]
 

@@ -16,8 +16,8 @@ storing a job and deferring it). Several workers recovering at once is harmless:
 twice fails for the second, and deferring is idempotent. The job row's compare-and-set
 version keeps a worker that was only slow, not dead, from overwriting the new owner's work.
 
-SQLite (the embedded default) has no procrastinate connector; there :class:`vidgate.worker.Worker`
-claims due rows directly, in one process.
+SQLite (the embedded default) has no procrastinate connector; there
+:class:`vidgate.pipeline.worker.Worker` claims due rows directly, in one process.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from sqlalchemy import bindparam, make_url, text
 
 from vidgate.jobs.status import ACTIVE_STATUSES
 from vidgate.jobs.store import JobStore, StaleJob
-from vidgate.worker import Pipeline
+from vidgate.pipeline.worker import Pipeline
 
 __all__ = ["QUEUE", "StepQueue", "libpq_url"]
 
-log = logging.getLogger("vidgate.step_queue")
+log = logging.getLogger("vidgate.jobs.step_queue")
 
 QUEUE = "vidgate"
 STEP_TASK = "vidgate.step"

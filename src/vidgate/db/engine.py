@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from vidgate.errors import ConfigurationError
-from vidgate.settings import Settings
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -37,9 +36,7 @@ __all__ = [
     "create_engine",
     "is_sqlite",
     "normalize_url",
-    "open_migrated_engine",
     "pool_limits",
-    "upgrade_database",
     "write_lock",
 ]
 
@@ -105,28 +102,6 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine
-
-
-async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database to ``revision``: :func:`vidgate.migrations.upgrade_database`."""
-    # Imported here: the migrations import this module for create_engine.
-    from vidgate.migrations import upgrade_database as upgrade
-
-    await upgrade(url, revision)
-
-
-@contextlib.asynccontextmanager
-async def open_migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine on the database ``settings`` name, migrated first, disposed after (the CLI's
-    stores: keys, budgets)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url
-    await upgrade_database(url)
-    engine = create_engine(url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def pool_limits(url: str | URL, connections: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
-from vidgate.api.routes_generations import job_out
+from vidgate.api.routes.generations import job_out
 from vidgate.errors import ValidationFailed
 from vidgate.jobs.models import Job
 from vidgate.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery

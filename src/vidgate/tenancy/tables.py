@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vidgate.jobs.models import NO_OWNER, Base
+from vidgate.db.base import Base
+from vidgate.jobs.models import NO_OWNER
 
 __all__ = ["ApiKey", "Budget", "Upload"]
 
@@ -75,7 +76,7 @@ class Budget(Base):
     """The credits one API key may spend per UTC day and per UTC month (None: no limit).
 
     Nothing is stored per job: what a key has spent and reserved is summed from its jobs (see
-    :mod:`vidgate.budgets`), so a crash can never leave a reservation behind.
+    :mod:`vidgate.tenancy.budgets`), so a crash can never leave a reservation behind.
     """
 
     __tablename__ = "budgets"

@@ -46,9 +46,15 @@ from vidgate.media.url_policy import (
     system_resolver,
 )
 from vidgate.provider.base import Provider
-from vidgate.requests import GenerationRequest, MediaInput, validate_request
+from vidgate.requests.generation import GenerationRequest, MediaInput, validate_request
 from vidgate.settings import Settings
-from vidgate.uploads import MediaFacts, UploadStore, inspect_file, limit_problems, upload_filename
+from vidgate.tenancy.uploads import (
+    MediaFacts,
+    UploadStore,
+    inspect_file,
+    limit_problems,
+    upload_filename,
+)
 
 __all__ = ["MediaPolicy"]
 

@@ -8,29 +8,27 @@ anyway (``BEGIN IMMEDIATE``). So concurrent requests, in one process or many, ca
 each sees every job accepted before it.
 
 There is no reservation record to settle or refund: a key's spend is summed from its jobs by the
-rule in :mod:`vidgate.spend` (active jobs reserve their estimate, finished ones count their actual
-cost), so a job's reservation becomes its cost when it succeeds and is freed when it fails or is
-cancelled with its credits refunded. A replay of a create (same Idempotency-Key) reserves nothing
+rule in :mod:`vidgate.tenancy.spend` (active jobs reserve their estimate, finished ones count their
+actual cost), so a job's reservation becomes its cost when it succeeds and is freed when it fails or
+is cancelled with its credits refunded. A replay of a create (same Idempotency-Key) reserves nothing
 more. A model without a known price cannot be run under a budget: its cost could not be reserved.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.db.engine import Transactions
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
-from vidgate.jobs.database import Transactions, open_migrated_engine
 from vidgate.jobs.models import NO_OWNER
-from vidgate.settings import Settings
-from vidgate.spend import day_start, month_start, sum_spend
-from vidgate.tenant_models import ApiKey, Budget
+from vidgate.tenancy.spend import day_start, month_start, sum_spend
+from vidgate.tenancy.tables import ApiKey, Budget
 
 __all__ = [
     "BudgetStanding",
@@ -38,7 +36,6 @@ __all__ = [
     "PeriodStanding",
     "Reservation",
     "budget_reservation",
-    "open_budget_store",
     "standing_of",
 ]
 
@@ -117,7 +114,7 @@ class _HeldBudget:
 # Where a transaction keeps its _HeldBudget per key (``session.info``): a group commit accepts
 # many jobs in one transaction, and re-reading the budget and the spend for each would cost two
 # queries per job.
-_HELD = "vidgate.budgets.held"
+_HELD = "vidgate.tenancy.budgets.held"
 
 
 def budget_reservation(
@@ -245,10 +242,3 @@ class BudgetStore:
                     raise NotFound(f"no API key {key_id}")
                 return None
             return await standing_of(session, budget, now or _utcnow())
-
-
-@asynccontextmanager
-async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
-    """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
-    async with open_migrated_engine(settings) as engine:
-        yield BudgetStore(engine)

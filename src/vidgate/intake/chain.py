@@ -1,7 +1,7 @@
 """A chain submitted to ``POST /v1/generations`` (``endpoint: "chain"``), checked before storing.
 
-:func:`accept_chain` validates the chain (:func:`vidgate.chain_plan.validate_chain`), then puts
-its first image, if any, through the same media policy as any image to video request (upload
+:func:`accept_chain` validates the chain (:func:`vidgate.requests.chain_plan.validate_chain`), then
+puts its first image, if any, through the same media policy as any image to video request (upload
 ownership, URL allowlist, ingest), and returns the body to store with the whole chain's estimate.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vidgate.api.media_policy import MediaPolicy
-from vidgate.chain_plan import ChainPlan, validate_chain
 from vidgate.errors import FieldProblem, ValidationFailed
+from vidgate.intake.media_policy import MediaPolicy
+from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
 __all__ = ["AcceptedChain", "accept_chain"]
 

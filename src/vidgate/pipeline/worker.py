@@ -26,8 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
-from vidgate.chain import ChainSteps
-from vidgate.chain_plan import CHAIN_ENDPOINT
 from vidgate.errors import (
     MediaRejected,
     NotFound,
@@ -41,15 +39,17 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, StaleJob
 from vidgate.media.probe import MediaInfo, probe_media, save_poster
-from vidgate.polling import PollCadence
+from vidgate.pipeline.chain import ChainSteps
+from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider, TaskSnapshot, TaskStatus
-from vidgate.provider_limits import ProviderLimits
-from vidgate.requests import GenerationRequest, validate_request
+from vidgate.provider.limits import ProviderLimits
+from vidgate.requests.chain_plan import CHAIN_ENDPOINT
+from vidgate.requests.generation import GenerationRequest, validate_request
 from vidgate.storage import Storage, StoredObject
 
 __all__ = ["FailureCode", "Pipeline", "Worker", "classify_failure"]
 
-log = logging.getLogger("vidgate.worker")
+log = logging.getLogger("vidgate.pipeline.worker")
 
 # A claim lasts this long unless the worker's heartbeat renews it; a dead worker's jobs are
 # claimable again once it runs out.

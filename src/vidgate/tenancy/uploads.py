@@ -28,11 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, Endpoint, FieldSpec
+from vidgate.db.base import new_job_id
+from vidgate.db.engine import Transactions
 from vidgate.errors import MediaRejected, NotFound, PayloadTooLarge, ValidationFailed
-from vidgate.jobs.database import Transactions
-from vidgate.jobs.models import NO_OWNER, new_job_id
+from vidgate.jobs.models import NO_OWNER
 from vidgate.media.probe import SNIFF_BYTES, MediaInfo, probe_media, sniff_mime
-from vidgate.tenant_models import Upload
+from vidgate.tenancy.tables import Upload
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks

@@ -45,11 +45,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vidgate.db.base import Base
+from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
-from vidgate.jobs.database import Transactions, is_sqlite
-from vidgate.jobs.models import NO_OWNER, Base, Job
+from vidgate.jobs.models import NO_OWNER, Job
 from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
-from vidgate.requests import GenerationRequest
+from vidgate.requests.generation import GenerationRequest
 from vidgate.settings import Settings
 
 __all__ = [
@@ -64,7 +65,7 @@ __all__ = [
     "outcome_of",
 ]
 
-log = logging.getLogger("vidgate.provider_health")
+log = logging.getLogger("vidgate.provider.health")
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """What jobs cost: the credits each job has spent or holds in reserve, summed by key, model, day.
 
-One rule, shared by budgets (:mod:`vidgate.budgets`) and ``GET /v1/usage``:
+One rule, shared by budgets (:mod:`vidgate.tenancy.budgets`) and ``GET /v1/usage``:
 
 - an active job *reserves* its estimate: vidgate's catalog estimate when it is accepted, the
   provider's own once the upstream task exists;

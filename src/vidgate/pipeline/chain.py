@@ -33,20 +33,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidgate.chain_plan import ChainPlan, validate_chain
 from vidgate.errors import Conflict, MediaRejected, ValidationFailed, VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.probe import probe_media, save_poster
 from vidgate.media.stitch import join_videos, last_frame_png
+from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
 if TYPE_CHECKING:
-    from vidgate.worker import Pipeline
+    from vidgate.pipeline.worker import Pipeline
 
 __all__ = ["ChainSteps", "segment_idempotency_key"]
 
-log = logging.getLogger("vidgate.chain")
+log = logging.getLogger("vidgate.pipeline.chain")
 
 # A failed upload of a seam frame (a passing fault) is tried again after this long.
 _RETRY_SECONDS = 5.0

@@ -32,7 +32,7 @@ from vidgate.provider.base import ModelLimits, Organization, Provider
 
 __all__ = ["DEFAULT_REFRESH_SECONDS", "DEFAULT_RETRY_SECONDS", "ProviderLimits", "Waiting"]
 
-log = logging.getLogger("vidgate.provider_limits")
+log = logging.getLogger("vidgate.provider.limits")
 
 #: How old a snapshot of the organization may get before it is read again.
 DEFAULT_REFRESH_SECONDS = 60.0

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query, Request, Response
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.schemas import UploadList, UploadOut
 from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
-from vidgate.tenant_models import Upload
-from vidgate.uploads import (
+from vidgate.tenancy.tables import Upload
+from vidgate.tenancy.uploads import (
     FORM_OVERHEAD_BYTES,
     inspect_file,
     limit_problems,

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from vidgate.api.chain_intake import accept_chain
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.ranges import parse_range
 from vidgate.api.schemas import (
@@ -28,11 +27,12 @@ from vidgate.api.schemas import (
     JobOut,
     JobOutput,
 )
-from vidgate.budgets import budget_reservation
-from vidgate.chain_plan import CHAIN_ENDPOINT
 from vidgate.errors import FieldProblem, NotFound, ValidationFailed
+from vidgate.intake.chain import accept_chain
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
+from vidgate.requests.chain_plan import CHAIN_ENDPOINT
+from vidgate.tenancy.budgets import budget_reservation
 
 __all__ = ["WAIT_MAX_SECONDS", "job_out", "router"]
 

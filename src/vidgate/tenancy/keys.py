@@ -17,8 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Generic, NamedTuple, TypeVar
@@ -26,10 +25,9 @@ from typing import Generic, NamedTuple, TypeVar
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ValidationFailed
-from vidgate.jobs.database import Transactions, open_migrated_engine
-from vidgate.settings import Settings
-from vidgate.tenant_models import ApiKey
+from vidgate.tenancy.tables import ApiKey
 
 __all__ = [
     "CACHE_SECONDS",
@@ -37,7 +35,6 @@ __all__ = [
     "CreatedKey",
     "KeyStore",
     "hash_token",
-    "open_key_store",
 ]
 
 TOKEN_PREFIX = "vg_"
@@ -188,10 +185,3 @@ class _ReadThrough(Generic[_K, _V]):
         self._generation += 1
         self._answers.clear()
         self._reads.clear()
-
-
-@asynccontextmanager
-async def open_key_store(settings: Settings) -> AsyncIterator[KeyStore]:
-    """The key store of the database ``settings`` name, migrated first (for the CLI)."""
-    async with open_migrated_engine(settings) as engine:
-        yield KeyStore(engine)

@@ -4,8 +4,8 @@ A chain makes one long video from several generations of one model: segment 1 fr
 (text to video) or from the caller's first image (image to video), each later segment from the
 previous segment's last frame (image to video). :func:`validate_chain` checks the chain's own
 fields, plans the segments (:func:`plan_segments`) and runs every segment's body through
-:func:`vidgate.requests.validate_request`, so a chain the API accepts only makes segment requests
-the provider accepts. Every problem is named with its path in the chain body (422).
+:func:`vidgate.requests.generation.validate_request`, so a chain the API accepts only makes
+segment requests the provider accepts. Every problem is named with its path in the chain body (422).
 
 Wire body::
 
@@ -24,7 +24,7 @@ from typing import Any
 
 from vidgate.catalog import Catalog, Endpoint, EndpointSpec, Model, get_catalog
 from vidgate.errors import FieldProblem, ValidationFailed
-from vidgate.requests import validate_request
+from vidgate.requests.generation import validate_request
 
 __all__ = [
     "CHAIN_ENDPOINT",
