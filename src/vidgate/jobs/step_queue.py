@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import UTC, datetime, timedelta
 
 import procrastinate
@@ -33,11 +34,11 @@ from procrastinate import exceptions as procrastinate_errors
 from procrastinate import jobs as procrastinate_jobs
 from sqlalchemy import bindparam, make_url, text
 
+from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES
 from vidgate.jobs.store import JobStore, StaleJob
-from vidgate.pipeline.worker import Pipeline
 
-__all__ = ["QUEUE", "StepQueue", "libpq_url"]
+__all__ = ["QUEUE", "StepQueue", "StepRunner", "libpq_url"]
 
 log = logging.getLogger("vidgate.jobs.step_queue")
 
@@ -103,6 +104,12 @@ class QueueTimings:
         return self.stall_seconds + self.recover_every_seconds + self.poll_seconds + 1.0
 
 
+class StepRunner(Protocol):
+    """What runs a job's next step (the pipeline); the queue only decides when and where."""
+
+    async def step(self, job: Job) -> Job: ...
+
+
 class StepQueue:
     """The procrastinate app of one vidgate process: defers steps, and runs them as a worker."""
 
@@ -110,7 +117,7 @@ class StepQueue:
         self,
         database_url: str,
         store: JobStore,
-        pipeline: Pipeline | None = None,
+        pipeline: StepRunner | None = None,
         *,
         timings: QueueTimings | None = None,
         connections: int = 4,
