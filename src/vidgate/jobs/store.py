@@ -22,13 +22,14 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
 from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import Conflict, InternalError, NotFound, RequestError, ValidationFailed
@@ -141,10 +142,6 @@ def hash_request(endpoint: str, request: Mapping[str, Any]) -> str:
         allow_nan=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _event_data(job: Job) -> dict[str, Any]:
@@ -290,7 +287,7 @@ class JobStore:
         Concurrent calls share one transaction (:mod:`vidgate.jobs.group_commit`); each still
         gets its own answer, and its own error.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         new = _NewJob(
             endpoint=endpoint,
             model=model,
@@ -472,7 +469,7 @@ class JobStore:
         job gets ``lease_owner=worker_id``, ``lease_expires_at=now + lease_seconds`` and a new
         version. Two concurrent claimers never receive the same job.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         due = (
             select(Job.id)
             .where(
@@ -530,7 +527,7 @@ class JobStore:
         progress = changes.get("progress")
         if progress is not None and not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress {progress} is outside 0..1")
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             return await self._compare_and_set(session, job_id, expected_version, now, changes)
 
@@ -610,7 +607,7 @@ class JobStore:
         """
         if not job_ids:
             return 0
-        now = now or _utcnow()
+        now = now or utcnow()
         stmt = (
             update(Job)
             .where(Job.id.in_(list(job_ids)), Job.lease_owner == worker_id)
@@ -659,7 +656,7 @@ class JobStore:
         ``admit`` allows. Returns the moved job and None, or the unchanged job and the reason.
         ``estimated_credits``, if given, is stored with the move.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             if not self._sqlite:
                 digest = hashlib.sha256(_PG_SUBMIT_LOCK + job.model.encode()).digest()
@@ -717,7 +714,7 @@ class JobStore:
         its version bumped, so the worker holding it notices at its next compare-and-set.
         A finished job is returned unchanged.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             job = await self._lock_row(session, job_id)
             if job is None or (owner is not None and job.owner != owner):
@@ -772,7 +769,7 @@ class JobStore:
         Call it before the upstream create call (``task_id=None``), then again with the
         task id once known: after a crash, an attempt without a task id is the one to reconcile.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             attempt = await session.get(Attempt, (job_id, number))
             if attempt is None:
@@ -800,7 +797,7 @@ class JobStore:
         now: datetime | None = None,
     ) -> Attempt:
         """Close attempt ``number`` with its outcome; NotFound if it was never recorded."""
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             attempt = await session.get(Attempt, (job_id, number))
             if attempt is None:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.errors import (
     MediaRejected,
     NotFound,
@@ -79,10 +80,6 @@ def classify_failure(code: str | None) -> str:
     return "final"  # SAFETY.*, INPUT_PREPROCESSING.*, ASSET.INVALID, unknown codes
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; every time vidgate stores is UTC.
     if value is not None and value.tzinfo is None:
@@ -102,7 +99,7 @@ class Pipeline:
     internal_retry_limit: int = 2
     # Creates in flight at once: each one is a window in which a crash leaves an outcome unknown.
     submit_concurrency: int = 4
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     #: The provider's tier limits, kept before each create (None: read from ``provider``).
     provider_limits: ProviderLimits | None = None
     #: Called with a job id when a step makes another job due now (a chain's next segment, a

@@ -34,7 +34,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -45,6 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vidgate.clock import utcnow
 from vidgate.db.base import Base
 from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
@@ -76,10 +77,6 @@ _WRITE_EVERY = timedelta(seconds=1.0)
 _ERROR_CHARS = 500
 
 Outcome = Literal["success", "failure"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class CircuitState(StrEnum):
@@ -254,7 +251,7 @@ class ProviderHealth:
         *,
         provider: str = "runway",
         policy: CircuitPolicy | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.provider = provider
         self.policy = policy or CircuitPolicy()

@@ -22,9 +22,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import JobStore, SubmitSlots
@@ -38,10 +39,6 @@ log = logging.getLogger("vidgate.provider.limits")
 DEFAULT_REFRESH_SECONDS = 60.0
 #: How soon a job waiting for a concurrency slot is looked at again.
 DEFAULT_RETRY_SECONDS = 5.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Waiting(NamedTuple):
@@ -58,7 +55,7 @@ class ProviderLimits:
     provider: Provider
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
     retry_seconds: float = DEFAULT_RETRY_SECONDS
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     _snapshot: Organization | None = field(default=None, init=False)
     _read_at: datetime | None = field(default=None, init=False)
     _next_read: datetime | None = field(default=None, init=False)

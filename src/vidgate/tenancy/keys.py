@@ -18,13 +18,14 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Generic, NamedTuple, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.clock import utcnow
 from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ValidationFailed
 from vidgate.tenancy.tables import ApiKey
@@ -59,10 +60,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class KeyStore:
     """The ``api_keys`` table."""
 
@@ -89,7 +86,7 @@ class KeyStore:
             name=name,
             token_sha256=hash_token(token),
             prefix=token[:_SHOWN_CHARS],
-            created_at=now or _utcnow(),
+            created_at=now or utcnow(),
             revoked_at=None,
         )
         async with self._writing() as session:
@@ -114,7 +111,7 @@ class KeyStore:
                 raise NotFound(f"no API key {key_id}")
             if key.revoked_at is None:
                 await session.execute(
-                    update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or _utcnow())
+                    update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or utcnow())
                 )
                 await session.refresh(key)
         self._forget()

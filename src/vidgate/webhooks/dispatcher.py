@@ -20,11 +20,12 @@ import os
 import socket
 import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import anyio
 import httpx
 
+from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
 from vidgate.media.url_policy import check_https_url, guarded_client
@@ -55,10 +56,6 @@ def webhook_client(settings: Settings) -> httpx.AsyncClient:
     return guarded_client(
         timeout=httpx.Timeout(settings.webhook_timeout_seconds), user_agent=USER_AGENT
     )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class WebhookDispatcher:
@@ -183,7 +180,7 @@ class WebhookDispatcher:
 
     async def send(self, delivery: WebhookDelivery) -> AttemptOutcome:
         """One signed POST of the delivery's body; never raises for the receiver's faults."""
-        started_at = _utcnow()
+        started_at = utcnow()
         began = time.monotonic()
 
         def outcome(status_code: int | None, error: str | None) -> AttemptOutcome:

@@ -15,12 +15,13 @@ Concurrency rules the dispatcher relies on (several processes may share one Post
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
 from vidgate.db.engine import Transactions, is_sqlite
 from vidgate.errors import NotFound
@@ -75,10 +76,6 @@ class DeliveryLog(NamedTuple):
     attempts: list[WebhookAttempt]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _owner(owner: str | None) -> str:
     return owner or NO_OWNER
 
@@ -113,7 +110,7 @@ class WebhookStore:
     ) -> tuple[WebhookTarget, str | None]:
         """Set (or with None, clear) the owner's default URL; returns the target and the secret
         if this call had to make one (the only time it is returned)."""
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             target = await session.get(WebhookTarget, _owner(owner), with_for_update=True)
             made = None
@@ -128,7 +125,7 @@ class WebhookStore:
 
     async def rotate_secret(self, owner: str | None, *, now: datetime | None = None) -> str:
         """Make a new signing secret for the owner (the old one stops at once); returns it."""
-        now = now or _utcnow()
+        now = now or utcnow()
         secret = new_webhook_secret()
         async with self._writing() as session:
             target = await session.get(WebhookTarget, _owner(owner), with_for_update=True)
@@ -150,7 +147,7 @@ class WebhookStore:
         else its owner's default) and is not a chain's segment. 0 also when another dispatcher
         holds the cursor.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             cursor = await session.scalar(
                 select(WebhookCursor)
@@ -236,7 +233,7 @@ class WebhookStore:
 
         Two concurrent claimers never receive the same delivery while its lease lasts.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         due = (
             select(WebhookDelivery.id)
             .where(
@@ -293,7 +290,7 @@ class WebhookStore:
         A success counts whoever holds the lease. A failure by a dispatcher whose lease was taken
         over is only logged: the new holder decides what comes next. None if the job is gone.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             row = await session.get(WebhookDelivery, delivery.id, with_for_update=True)
             if row is None:
@@ -361,7 +358,7 @@ class WebhookStore:
 
         A delivery still pending is only made due now. NotFound if it is not one of the job's.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             row = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
             if row is None or row.job_id != job_id:
