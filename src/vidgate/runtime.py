@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, get_catalog
+from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
@@ -171,7 +172,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         ),
     )
     step_queue = None
-    if engine.dialect.name == "postgresql":
+    if not is_sqlite(engine):
         timings = QueueTimings.from_lease(settings.lease_seconds)
         step_queue = StepQueue(
             database_url,

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
-from vidgate.db.engine import Transactions, is_sqlite
+from vidgate.db.dialect import advisory_key, advisory_lock, claim_due, for_update
+from vidgate.db.engine import Transactions
 from vidgate.errors import Conflict, InternalError, NotFound, RequestError, ValidationFailed
 from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent
@@ -49,8 +50,8 @@ __all__ = [
 
 # Any constant: it only has to be the same in every vidgate process.
 _PG_EVENT_LOCK = 0x76_67_65_76_65_6E_74  # "vgevent"
-# Prefix of the advisory lock key per model that begin_submission holds (hashed with the model).
-_PG_SUBMIT_LOCK = b"vidgate-submit:"
+# The advisory lock begin_submission holds per model: this prefix and the model, hashed.
+_SUBMIT_LOCK = "vidgate-submit:"
 _CURSOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _ORM_UPDATE = {"synchronize_session": False, "populate_existing": True}
 
@@ -221,7 +222,6 @@ class JobStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sqlite = is_sqlite(engine)
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
@@ -236,19 +236,15 @@ class JobStore:
     async def _lock_row(self, session: AsyncSession, job_id: str) -> Job | None:
         # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL locks the row.
         stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
-        if not self._sqlite:
-            # NO KEY UPDATE: inserts of attempts and events referencing the job are not blocked.
-            stmt = stmt.with_for_update(key_share=True)
+        # NO KEY UPDATE: inserts of attempts and events referencing the job are not blocked.
+        stmt = for_update(stmt, session, key_share=True)
         return (await session.scalars(stmt)).one_or_none()
 
     async def _append_event(
         self, session: AsyncSession, job: Job, type_: str, now: datetime
     ) -> None:
-        if not self._sqlite:
-            # Held until commit: event ids become visible in the order they were allocated.
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
-            )
+        # Held until commit: event ids become visible in the order they were allocated.
+        await advisory_lock(session, _PG_EVENT_LOCK)
         session.add(
             JobEvent(
                 job_id=job.id, owner=job.owner, type=type_, data=_event_data(job), created_at=now
@@ -374,11 +370,8 @@ class JobStore:
         SQL (the returned ``Job`` objects are snapshots that no session tracks, as elsewhere).
         """
         await session.execute(insert(Job), rows)
-        if not self._sqlite:
-            # Held until commit: event ids become visible in the order they were allocated.
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
-            )
+        # Held until commit: event ids become visible in the order they were allocated.
+        await advisory_lock(session, _PG_EVENT_LOCK)
         await session.execute(insert(JobEvent), events)
 
     @staticmethod
@@ -470,40 +463,18 @@ class JobStore:
         version. Two concurrent claimers never receive the same job.
         """
         now = now or utcnow()
-        due = (
-            select(Job.id)
-            .where(
-                Job.status.in_(list(ACTIVE_STATUSES)),
-                Job.next_run_at <= now,
-                or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now),
-            )
-            .order_by(Job.next_run_at, Job.id)
-            .limit(limit)
-        )
-        chosen: ColumnElement[bool]
-        if self._sqlite:
-            # The write lock is taken at BEGIN IMMEDIATE: nobody else can claim in between.
-            chosen = Job.id.in_(due.scalar_subquery())
-        else:
-            # Rows another claimer has locked are skipped, not waited for.
-            locked = due.with_for_update(skip_locked=True, key_share=True).cte("due")
-            chosen = Job.id == locked.c.id
-        stmt = (
-            update(Job)
-            .where(chosen)
-            .values(
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                version=Job.version + 1,
-                updated_at=now,
-            )
-            .returning(Job)
-            .execution_options(**_ORM_UPDATE)
-        )
         async with self._writing() as session:
-            jobs = list(await session.scalars(stmt))
-        jobs.sort(key=lambda job: (job.next_run_at, job.id))
-        return jobs
+            return await claim_due(
+                session,
+                Job,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                due_at=Job.next_run_at,
+                where=[Job.status.in_(list(ACTIVE_STATUSES))],
+                values={"version": Job.version + 1},
+            )
 
     async def update_job(
         self,
@@ -658,10 +629,7 @@ class JobStore:
         """
         now = now or utcnow()
         async with self._writing() as session:
-            if not self._sqlite:
-                digest = hashlib.sha256(_PG_SUBMIT_LOCK + job.model.encode()).digest()
-                key = int.from_bytes(digest[:8], "big", signed=True)
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            await advisory_lock(session, advisory_key(_SUBMIT_LOCK + job.model))
             active = await session.scalar(
                 select(func.count())
                 .select_from(Job)

@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.clock import utcnow
+from vidgate.db.dialect import for_update
 from vidgate.db.engine import Transactions
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
 from vidgate.jobs.models import NO_OWNER
@@ -166,9 +167,8 @@ def budget_reservation(
 async def _hold_budget(session: AsyncSession, owner: str, now: datetime) -> _HeldBudget | None:
     """``owner``'s budget and standing, locked for the transaction; None without a limit."""
     stmt = select(Budget).where(Budget.key_id == owner).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name != "sqlite":
-        # The per-key lock: held until the jobs are committed, so the next request sees them.
-        stmt = stmt.with_for_update()
+    # The per-key lock: held until the jobs are committed, so the next request sees them.
+    stmt = for_update(stmt, session)
     budget = await session.scalar(stmt)
     if budget is None or (budget.daily_credits is None and budget.monthly_credits is None):
         return None

@@ -15,15 +15,16 @@ Concurrency rules the dispatcher relies on (several processes may share one Post
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
-from vidgate.db.engine import Transactions, is_sqlite
+from vidgate.db.dialect import claim_due, for_update
+from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
@@ -93,7 +94,6 @@ class WebhookStore:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sqlite = is_sqlite(engine)
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
@@ -150,9 +150,11 @@ class WebhookStore:
         now = now or utcnow()
         async with self._writing() as session:
             cursor = await session.scalar(
-                select(WebhookCursor)
-                .where(WebhookCursor.name == _CURSOR_NAME)
-                .with_for_update(skip_locked=True)
+                for_update(
+                    select(WebhookCursor).where(WebhookCursor.name == _CURSOR_NAME),
+                    session,
+                    skip_locked=True,
+                )
             )
             if cursor is None:
                 return 0
@@ -234,42 +236,17 @@ class WebhookStore:
         Two concurrent claimers never receive the same delivery while its lease lasts.
         """
         now = now or utcnow()
-        due = (
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status == DeliveryStatus.PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-                or_(
-                    WebhookDelivery.lease_expires_at.is_(None),
-                    WebhookDelivery.lease_expires_at <= now,
-                ),
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
-        )
-        chosen: ColumnElement[bool]
-        if self._sqlite:
-            # The write lock is taken at BEGIN IMMEDIATE: nobody else can claim in between.
-            chosen = WebhookDelivery.id.in_(due.scalar_subquery())
-        else:
-            # Rows another claimer has locked are skipped, not waited for.
-            locked = due.with_for_update(skip_locked=True).cte("due")
-            chosen = WebhookDelivery.id == locked.c.id
-        stmt = (
-            update(WebhookDelivery)
-            .where(chosen)
-            .values(
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                updated_at=now,
-            )
-            .returning(WebhookDelivery)
-            .execution_options(**_ORM_UPDATE)
-        )
         async with self._writing() as session:
-            claimed = list(await session.scalars(stmt))
-        claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
-        return claimed
+            return await claim_due(
+                session,
+                WebhookDelivery,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                due_at=WebhookDelivery.next_attempt_at,
+                where=[WebhookDelivery.status == DeliveryStatus.PENDING],
+            )
 
     async def signing_secret(self, owner: str) -> str | None:
         """The secret an owner's deliveries are signed with; None when it has none yet."""
