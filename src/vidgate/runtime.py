@@ -69,8 +69,12 @@ class Runtime:
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start_worker(self, *, concurrency: int = 64) -> str:
-        """Run job steps in this process (``vidgate serve`` does by default); the worker's name."""
+    async def start_worker(self, *, concurrency: int | None = None) -> str:
+        """Run job steps in this process (``vidgate serve`` does by default); the worker's name.
+
+        ``concurrency`` defaults to ``VIDGATE_WORKER_CONCURRENCY``.
+        """
+        concurrency = concurrency or self.settings.worker_concurrency
         if self._tasks:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.

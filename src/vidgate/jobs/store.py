@@ -37,6 +37,7 @@ from vidgate.errors import Conflict, InternalError, NotFound, RequestError, Vali
 from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
+from vidgate.settings import DEFAULTS
 
 __all__ = [
     "CreatedJob",
@@ -454,7 +455,7 @@ class JobStore:
         *,
         now: datetime | None = None,
         limit: int = 10,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = DEFAULTS.lease_seconds,
     ) -> list[Job]:
         """Lease up to ``limit`` due jobs to ``worker_id``, oldest due first.
 

@@ -30,15 +30,11 @@ from vidgate.errors import VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import JobStore, SubmitSlots
 from vidgate.provider.base import ModelLimits, Organization, Provider
+from vidgate.settings import DEFAULTS
 
-__all__ = ["DEFAULT_REFRESH_SECONDS", "DEFAULT_RETRY_SECONDS", "ProviderLimits", "Waiting"]
+__all__ = ["ProviderLimits", "Waiting"]
 
 log = logging.getLogger("vidgate.provider.limits")
-
-#: How old a snapshot of the organization may get before it is read again.
-DEFAULT_REFRESH_SECONDS = 60.0
-#: How soon a job waiting for a concurrency slot is looked at again.
-DEFAULT_RETRY_SECONDS = 5.0
 
 
 class Waiting(NamedTuple):
@@ -65,8 +61,10 @@ class ProviderLimits:
     """A cached view of the provider's tier limits, and the gate every create passes."""
 
     provider: Provider
-    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
-    retry_seconds: float = DEFAULT_RETRY_SECONDS
+    #: How old a snapshot of the organization may get before it is read again.
+    refresh_seconds: float = DEFAULTS.provider_limits_refresh_seconds
+    #: How soon a job waiting for a concurrency slot is looked at again.
+    retry_seconds: float = DEFAULTS.provider_limit_retry_seconds
     clock: Callable[[], datetime] = utcnow
     _cache: ReadThrough[None, _Snapshot] = field(init=False)
 

@@ -38,7 +38,12 @@ from vidgate.webhooks.signing import (
     SIGNATURE_HEADER,
     sign_webhook,
 )
-from vidgate.webhooks.store import AttemptOutcome, JobRenderer, WebhookStore
+from vidgate.webhooks.store import (
+    AttemptOutcome,
+    JobRenderer,
+    WebhookStore,
+    delivery_lease_seconds,
+)
 
 __all__ = ["WebhookDispatcher", "webhook_client"]
 
@@ -89,8 +94,7 @@ class WebhookDispatcher:
         self.ownerless_secret = ownerless_secret
         self.worker_id = worker_id or f"webhooks-{socket.gethostname()}-{os.getpid()}"
         self.concurrency = concurrency
-        # Long enough for one bounded request; after it, another dispatcher may send it again.
-        self.lease_seconds = 2 * timeout_seconds + 30.0
+        self.lease_seconds = delivery_lease_seconds(timeout_seconds)
         self._wake = asyncio.Event()
 
     @classmethod

@@ -28,6 +28,7 @@ from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
+from vidgate.settings import DEFAULTS
 from vidgate.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -44,6 +45,7 @@ __all__ = [
     "DeliveryLog",
     "JobRenderer",
     "WebhookStore",
+    "delivery_lease_seconds",
     "event_type_of",
 ]
 
@@ -75,6 +77,12 @@ class DeliveryLog(NamedTuple):
 
     delivery: WebhookDelivery
     attempts: list[WebhookAttempt]
+
+
+def delivery_lease_seconds(timeout_seconds: float) -> float:
+    """How long a dispatcher's claim on a delivery lasts, for requests bounded by
+    ``timeout_seconds``: long enough for one, after it another dispatcher may send it again."""
+    return 2 * timeout_seconds + 30.0
 
 
 def _owner(owner: str | None) -> str:
@@ -229,7 +237,7 @@ class WebhookStore:
         *,
         now: datetime | None = None,
         limit: int = 16,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = delivery_lease_seconds(DEFAULTS.webhook_timeout_seconds),
     ) -> list[WebhookDelivery]:
         """Lease up to ``limit`` due pending deliveries to ``worker_id``, oldest due first.
 
