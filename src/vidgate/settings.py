@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidgate.errors import ConfigurationError
 
-__all__ = ["Settings", "get_settings", "load_settings"]
+__all__ = ["DEFAULTS", "Settings", "get_settings", "load_settings"]
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Upstream create calls a worker keeps in flight at once (each is a window "
         "in which a crash leaves the outcome unknown).",
+    )
+    worker_concurrency: int = Field(
+        64,
+        ge=1,
+        description="Job steps one worker runs at once (`vidgate serve`'s own worker and "
+        "`vidgate worker`; `--concurrency` overrides it for the latter).",
     )
     lease_seconds: float = Field(
         30.0,
@@ -215,6 +221,11 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.data_dir / "media").resolve().as_uri()
+
+
+#: Every setting at its declared default, whatever the environment says: what constructors of
+#: stores and workers default to, so that no default is written twice.
+DEFAULTS = Settings.model_construct()
 
 
 def load_settings(**overrides: object) -> Settings:
