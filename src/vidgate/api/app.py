@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidgate.api.auth import Authenticator
+from vidgate.api.browser_guard import BrowserGuard
 from vidgate.api.deps import ApiContext
 from vidgate.api.errors import install_error_handlers, vidgate_error_response
 from vidgate.api.metrics import ApiMetrics
@@ -141,6 +142,8 @@ def create_app(
     ):
         app.include_router(router)
     install_error_handlers(app)
+    # Inside the request id and metrics (so refusals carry and count them), outside the routes.
+    app.add_middleware(BrowserGuard)
     app.add_middleware(RequestMiddleware)
     return app
 
