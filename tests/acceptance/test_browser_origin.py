@@ -13,15 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serving import Served, vidgate_env
+from serving import T2V, Served, vidgate_env
 
-JOB = {
-    "endpoint": "text_to_video",
-    "model": "gen4.5",
-    "promptText": "a lighthouse at dusk",
-    "ratio": "1280:720",
-    "duration": 2,
-}
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c63f8cfc0f01f0005000201ffa7a1b8a70000000049454e44ae426082"
@@ -65,7 +58,7 @@ def test_a_foreign_host_is_misdirected_on_every_route(server: Served) -> None:
             assert health.status_code == 421, health.text
             assert health.json()["error"]["code"] == "misdirected_request"
             assert "x-request-id" in health.headers
-            created = client.post("/v1/generations", json=JOB, headers=headers)
+            created = client.post("/v1/generations", json=T2V, headers=headers)
             assert created.status_code == 421, created.text
             page = client.get("/", headers=headers)
             assert page.status_code == 421
@@ -93,7 +86,7 @@ def test_state_changes_from_a_foreign_origin_are_refused(
     with httpx.Client(base_url=server.url, timeout=30) as client:
         before = _counts(client)
         answers = [
-            client.post("/v1/generations", json=JOB, headers=browser),
+            client.post("/v1/generations", json=T2V, headers=browser),
             client.post("/v1/webhook/secret", headers=browser),
             client.put("/v1/webhook", json={"url": "https://hooks.example.com/x"}, headers=browser),
             client.post("/v1/uploads", files={"file": ("a.png", PNG)}, headers=browser),
@@ -118,20 +111,20 @@ def test_the_servers_own_origin_and_plain_clients_work(server: Served) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         own = client.post(
             "/v1/generations",
-            json=JOB,
+            json=T2V,
             headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"},
         )
         assert own.status_code == 202, own.text
         port = server.url.rsplit(":", 1)[1]
         via_name = client.post(
             "/v1/generations",
-            json=JOB,
+            json=T2V,
             headers={"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"},
         )
         assert via_name.status_code == 202, via_name.text
-        plain = client.post("/v1/generations", json=JOB)  # curl, the SDKs: no browser headers
+        plain = client.post("/v1/generations", json=T2V)  # curl, the SDKs: no browser headers
         assert plain.status_code == 202, plain.text
-        typed = client.post("/v1/generations", json=JOB, headers={"Sec-Fetch-Site": "none"})
+        typed = client.post("/v1/generations", json=T2V, headers={"Sec-Fetch-Site": "none"})
         assert typed.status_code == 202, typed.text
 
 
@@ -151,7 +144,7 @@ def test_configured_hosts_and_origins_get_cors(configured: Served) -> None:
         assert preflight.status_code == 200, preflight.text
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         created = client.post(
-            "/v1/generations", json=JOB, headers={"Origin": "https://app.example"}
+            "/v1/generations", json=T2V, headers={"Origin": "https://app.example"}
         )
         assert created.status_code == 202, created.text
         assert created.headers["access-control-allow-origin"] == "https://app.example"
@@ -159,6 +152,6 @@ def test_configured_hosts_and_origins_get_cors(configured: Served) -> None:
         # Other origins get neither CORS nor a state change.
         foreign = client.get("/v1/generations", headers={"Origin": ATTACKER})
         assert "access-control-allow-origin" not in foreign.headers
-        refused = client.post("/v1/generations", json=JOB, headers={"Origin": ATTACKER})
+        refused = client.post("/v1/generations", json=T2V, headers={"Origin": ATTACKER})
         assert refused.status_code == 403
         assert len(client.get("/v1/generations").json()["data"]) == 1
