@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `vidgate serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `vidgate serve` listens on.")
     # NoDecode: the environment gives "a.com,b.com", not JSON.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the API answers to besides loopback names, the bound address "
+        "and the address a connection arrived on (comma separated; `*.example.com` for "
+        "subdomains, `*` for any). Other Host headers: 421.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins (`https://app.example.com`, comma separated) that may "
+        "send state-changing requests and get CORS headers; the API's own origin always may. "
+        "Others: 403.",
+    )
     media_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts whose https URLs are accepted in media fields (comma separated); "
@@ -184,11 +196,18 @@ class Settings(BaseSettings):
         description="Runway API base URL, as the official SDK reads it.",
     )
 
-    @field_validator("media_allowed_hosts", mode="before")
+    @field_validator("media_allowed_hosts", "allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [h.strip().lower().rstrip(".") for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().lower().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
     @field_validator("webhook_allowed_ports", mode="before")

@@ -214,9 +214,10 @@ async def receive_multipart(
     try:
         with os.fdopen(fd, "wb") as sink:
             reader = _FormReader(sink, max_bytes)
-            parser = MultipartParser(boundary, reader.callbacks())
             total = 0
             try:
+                # In the try: the parser refuses some boundaries (over 256 bytes) when made.
+                parser = MultipartParser(boundary, reader.callbacks())
                 async for chunk in chunks:
                     total += len(chunk)
                     if total > max_bytes + FORM_OVERHEAD_BYTES:
