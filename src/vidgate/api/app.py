@@ -34,6 +34,7 @@ from vidgate.api.routes.web import router as web_router
 from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.errors import PayloadTooLarge
+from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.media.url_policy import Resolver
 from vidgate.runtime import Runtime, open_runtime
@@ -93,6 +94,9 @@ def create_app(
                 resolver=resolver,
                 client_factory=media_client_factory,
             )
+            webhook_policy = WebhookUrlPolicy(
+                settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+            )
             app.state.ctx = ApiContext(
                 runtime=runtime,
                 keys=keys,
@@ -104,8 +108,14 @@ def create_app(
                 metrics=ApiMetrics(),
                 media=media,
                 worker=worker,
-                webhooks=WebhookUrlPolicy(
-                    settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                webhooks=webhook_policy,
+                intake=GenerationIntake(
+                    store=runtime.store,
+                    catalog=runtime.catalog,
+                    media=media,
+                    webhooks=webhook_policy,
+                    provider_health=runtime.provider_health,
+                    job_submitted=runtime.job_submitted,
                 ),
             )
             if worker:

@@ -13,6 +13,7 @@ from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
 from vidgate.errors import InternalError, RateLimited
+from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.runtime import Runtime
 from vidgate.tenancy.keys import KeyStore
@@ -42,6 +43,8 @@ class ApiContext:
     worker: bool
     #: Checks webhook URLs; its ``store`` holds targets and deliveries.
     webhooks: WebhookUrlPolicy
+    #: Makes new jobs: every surface's create goes through it.
+    intake: GenerationIntake
 
 
 async def get_context(request: Request) -> ApiContext:

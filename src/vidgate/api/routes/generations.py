@@ -8,9 +8,7 @@ handing out the provider's signed URLs.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -19,7 +17,6 @@ from fastapi.responses import StreamingResponse
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.ranges import parse_range
 from vidgate.api.schemas import (
-    GenerationEndpoint,
     GenerationIn,
     JobFailure,
     JobLinks,
@@ -27,12 +24,10 @@ from vidgate.api.schemas import (
     JobOut,
     JobOutput,
 )
-from vidgate.errors import FieldProblem, NotFound, ValidationFailed
-from vidgate.intake.chain import accept_chain
+from vidgate.errors import NotFound
+from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
-from vidgate.requests.chain_plan import CHAIN_ENDPOINT
-from vidgate.tenancy.budgets import budget_reservation
 
 __all__ = ["WAIT_MAX_SECONDS", "job_out", "router"]
 
@@ -99,18 +94,6 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def _non_finite(value: Any, path: str = "") -> list[FieldProblem]:
-    """JSON allows no NaN or Infinity; Python's parser does. Name every one."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return [FieldProblem(path, "must be a finite number")]
-    items: Sequence[tuple[str, Any]] = ()
-    if isinstance(value, Mapping):
-        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
-    elif isinstance(value, list):
-        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
-    return [problem for sub, item in items for problem in _non_finite(item, sub)]
-
-
 async def _wait_for_end(
     ctx: ContextDep, request: Request, job: Job, owner: str | None, seconds: float
 ) -> Job:
@@ -170,61 +153,17 @@ async def create_generation(
     The body is `endpoint`, `model` and the model's fields, named as in Runway's API. Media fields
     take `runway://` URIs from POST /v1/uploads, data URIs, or https URLs on the allowlist.
     """
-    runtime = ctx.runtime
-    raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
-    problems = _non_finite(raw)
-    if problems:
-        raise ValidationFailed(problems)
-    # Checked first, reported with the body's problems: one 422 names every bad field.
-    hook_problems = await ctx.webhooks.problems(
-        body.webhook_url, field="webhookUrl", owner=caller.owner
-    )
-    try:
-        if body.endpoint is not GenerationEndpoint.CHAIN:
-            generation, wire_body = await ctx.media.validate(
-                body.endpoint.value,
-                raw,
-                owner=caller.owner,
-                auth_enabled=await ctx.auth.auth_enabled(),
-                idempotency_key=idempotency_key,
-            )
-            endpoint, model = generation.endpoint.value, generation.model
-            estimated = runtime.catalog.estimate_cost(
-                model, duration=generation.duration_seconds, endpoint=generation.endpoint
-            ).high
-        else:  # a chain: the estimate covers every segment
-            chain = await accept_chain(
-                ctx.media,
-                raw,
-                owner=caller.owner,
-                auth_enabled=await ctx.auth.auth_enabled(),
-                idempotency_key=idempotency_key,
-            )
-            endpoint, model, wire_body = CHAIN_ENDPOINT, chain.plan.model, chain.body
-            estimated = chain.estimated_credits
-    except ValidationFailed as exc:
-        if hook_problems:
-            raise ValidationFailed([*exc.problems, *hook_problems]) from exc
-        raise
-    if hook_problems:
-        raise ValidationFailed(hook_problems)
-    # 503 while the provider is down (after the 422s: bad input is named even then), unless the
-    # Idempotency-Key names a job (a replay).
-    await runtime.provider_health.refuse_new_job(caller.owner, idempotency_key)
-    created = await runtime.store.create_job(
-        endpoint=endpoint,
-        model=model,
-        request=wire_body,
-        owner=caller.owner,
-        idempotency_key=idempotency_key,
-        estimated_credits=estimated,
-        webhook_url=body.webhook_url,
-        # Checked and reserved in the insert's transaction: concurrent requests cannot overspend.
-        admit=budget_reservation(caller.owner, estimated, model=model),
+    created = await ctx.intake.create(
+        NewGeneration(
+            endpoint=body.endpoint.value,
+            body={"model": body.model, **(body.model_extra or {})},
+            owner=caller.owner,
+            auth_enabled=await ctx.auth.auth_enabled(),
+            idempotency_key=idempotency_key,
+            webhook_url=body.webhook_url,
+        )
     )
     job = created.job
-    if not created.existing:
-        await runtime.job_submitted(job.id)
     if wait:
         job = await _wait_for_end(ctx, request, job, caller.owner, wait)
     response.headers["Location"] = f"/v1/generations/{job.id}"
