@@ -22,12 +22,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vidgate.api.auth import Authenticator
 from vidgate.api.deps import ApiContext
 from vidgate.api.errors import install_error_handlers, vidgate_error_response
+from vidgate.api.links import LinkSigner, load_link_secret
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
+from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
 from vidgate.api.routes.web import router as web_router
@@ -50,7 +53,9 @@ log = logging.getLogger("vidgate.api")
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
 
-_UNCAPPED_PATHS = frozenset({"/v1/uploads"})  # streams its own body under its own cap
+# Upload routes stream their own body under their own cap.
+_UNCAPPED_PATHS = frozenset({"/v1/uploads"})
+_UNCAPPED_PREFIXES = ("/runway/uploads/",)
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 64 * 1024 * 1024
 
@@ -117,6 +122,7 @@ def create_app(
                     provider_health=runtime.provider_health,
                     job_submitted=runtime.job_submitted,
                 ),
+                links=LinkSigner(load_link_secret(runtime.settings)),
             )
             if worker:
                 await runtime.start_worker()
@@ -147,6 +153,8 @@ def create_app(
         models_router,
         usage_router,
         health_router,
+        outputs_router,
+        runway_router,
         web_router,
     ):
         app.include_router(router)
@@ -205,7 +213,7 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if ctx is not None and scope["path"] not in _UNCAPPED_PATHS:
+            if ctx is not None and not _uncapped(scope["path"]):
                 cap = ctx.runtime.settings.json_body_max_bytes
                 capped = await self._capped(scope, receive, send_with_id, cap)
                 if capped is None:
@@ -254,6 +262,10 @@ class RequestMiddleware:
                 return await receive()
 
         return replaying
+
+
+def _uncapped(path: str) -> bool:
+    return path in _UNCAPPED_PATHS or path.startswith(_UNCAPPED_PREFIXES)
 
 
 async def _linger(receive: Receive) -> None:

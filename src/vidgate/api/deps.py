@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vidgate.api.auth import Authenticator, Caller
+from vidgate.api.links import LinkSigner
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
@@ -45,6 +46,8 @@ class ApiContext:
     webhooks: WebhookUrlPolicy
     #: Makes new jobs: every surface's create goes through it.
     intake: GenerationIntake
+    #: Signs and checks public links (output URLs, upload slots).
+    links: LinkSigner
 
 
 async def get_context(request: Request) -> ApiContext:

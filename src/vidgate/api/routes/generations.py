@@ -12,10 +12,9 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
-from vidgate.api.ranges import parse_range
+from vidgate.api.job_files import binary_content, serve_job_file
 from vidgate.api.schemas import (
     GenerationIn,
     JobFailure,
@@ -24,7 +23,6 @@ from vidgate.api.schemas import (
     JobOut,
     JobOutput,
 )
-from vidgate.errors import NotFound
 from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
@@ -229,54 +227,6 @@ async def cancel_generation(job_id: str, ctx: ContextDep, caller: CallerDep) -> 
     return job_out(job)
 
 
-def _binary(content_type: str) -> dict[str, Any]:
-    return {"content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
-
-
-async def _serve(
-    ctx: ContextDep,
-    caller: CallerDep,
-    job_id: str,
-    which: str,
-    range_header: str | None,
-    if_range: str | None,
-) -> Response:
-    job = await ctx.runtime.store.get_job(job_id, caller.owner)
-    key = job.output_key if which == "video" else job.poster_key
-    if job.status is not Status.SUCCEEDED or key is None:
-        raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
-    storage = ctx.runtime.storage
-    if not await storage.exists(key):
-        raise NotFound(f"the {which} of job {job.id} is no longer stored")
-    size = await storage.size(key)
-    etag = f'"{job.output_sha256}"' if which == "video" and job.output_sha256 else None
-    if if_range is not None and if_range != etag:
-        range_header = None  # the client's copy is stale: send it all
-    byte_range = parse_range(range_header, size)
-    content_type = "video/mp4" if which == "video" else "image/jpeg"
-    extension = "mp4" if which == "video" else "jpg"
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=3600",
-        "Content-Disposition": f'inline; filename="{job.id}.{extension}"',
-    }
-    if etag:
-        headers["ETag"] = etag
-    if byte_range is None:
-        headers["Content-Length"] = str(size)
-        whole = await storage.open_range(key, 0, size)
-        return StreamingResponse(whole, media_type=content_type, headers=headers)
-    headers["Content-Length"] = str(byte_range.length)
-    headers["Content-Range"] = byte_range.content_range
-    part = await storage.open_range(key, byte_range.start, byte_range.end)
-    return StreamingResponse(
-        part,
-        status_code=206,
-        media_type=content_type,
-        headers=headers,
-    )
-
-
 RangeHeader = Annotated[
     str | None, Header(alias="Range", description="One byte range, e.g. `bytes=0-1023`.")
 ]
@@ -287,8 +237,8 @@ IfRangeHeader = Annotated[str | None, Header(alias="If-Range")]
     "/v1/generations/{job_id}/video",
     response_class=Response,
     responses={
-        200: {"description": "The whole video.", **_binary("video/mp4")},
-        206: {"description": "The requested byte range.", **_binary("video/mp4")},
+        200: {"description": "The whole video.", **binary_content("video/mp4")},
+        206: {"description": "The requested byte range.", **binary_content("video/mp4")},
         **error_responses(404, 416),
     },
     summary="Download the video (byte ranges supported)",
@@ -300,15 +250,16 @@ async def get_video(
     range_header: RangeHeader = None,
     if_range: IfRangeHeader = None,
 ) -> Response:
-    return await _serve(ctx, caller, job_id, "video", range_header, if_range)
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    return await serve_job_file(ctx, job, "video", range_header, if_range)
 
 
 @router.get(
     "/v1/generations/{job_id}/poster",
     response_class=Response,
     responses={
-        200: {"description": "A JPEG still of the video.", **_binary("image/jpeg")},
-        206: {"description": "The requested byte range.", **_binary("image/jpeg")},
+        200: {"description": "A JPEG still of the video.", **binary_content("image/jpeg")},
+        206: {"description": "The requested byte range.", **binary_content("image/jpeg")},
         **error_responses(404, 416),
     },
     summary="Download the poster image",
@@ -320,4 +271,5 @@ async def get_poster(
     range_header: RangeHeader = None,
     if_range: IfRangeHeader = None,
 ) -> Response:
-    return await _serve(ctx, caller, job_id, "poster", range_header, if_range)
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    return await serve_job_file(ctx, job, "poster", range_header, if_range)
