@@ -29,6 +29,7 @@ from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
+from vidgate.api.routes.openai import router as openai_router
 from vidgate.api.routes.outputs import router as outputs_router
 from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
@@ -155,6 +156,7 @@ def create_app(
         health_router,
         outputs_router,
         runway_router,
+        openai_router,
         web_router,
     ):
         app.include_router(router)

@@ -1,10 +1,8 @@
-"""Who calls the Runway surface, and with which API version.
+"""Who calls the Runway surface, with which API version, and the JSON body it sends.
 
-``RUNWAYML_API_SECRET`` is sent as ``Authorization: Bearer <secret>``: it must be a vidgate API key
-whenever keys are on (the server's own rule, :class:`~vidgate.api.auth.Authenticator`); with auth
-off (loopback, no key made yet) any secret is accepted, since the SDKs refuse to start without
-one. ``X-Runway-Version`` is required and must be the version vidgate speaks (the SDKs' default),
-as Runway checks it: a 400 otherwise. The caller's request rate is the same as on ``/v1``.
+``RUNWAYML_API_SECRET`` is a vidgate API key, or anything with auth off
+(:func:`~vidgate.api.sdk_surfaces.sdk_caller`). ``X-Runway-Version`` is required and must be the
+version vidgate speaks (the SDKs' default), as Runway checks it: a 400 otherwise.
 """
 
 from __future__ import annotations
@@ -16,32 +14,22 @@ from fastapi import Depends, Request
 
 from vidgate.api.auth import Caller
 from vidgate.api.deps import ContextDep
+from vidgate.api.sdk_surfaces import sdk_caller
 from vidgate.emulator.config import RUNWAY_VERSION
-from vidgate.errors import RateLimited, ValidationFailed
+from vidgate.errors import ValidationFailed
 
 __all__ = ["RUNWAY_VERSION", "RunwayCallerDep", "json_object", "runway_caller"]
 
 
 async def runway_caller(request: Request, ctx: ContextDep) -> Caller:
     """The authenticated caller of a Runway-surface route, its version header checked."""
-    if await ctx.auth.auth_enabled():
-        caller = await ctx.auth.caller(request.headers.get("authorization"))
-    else:
-        caller = Caller(None)
+    caller = await sdk_caller(request, ctx)
     version = request.headers.get("x-runway-version")
     if version is None:
         raise ValidationFailed.single("X-Runway-Version", f"required; send {RUNWAY_VERSION}")
     if version != RUNWAY_VERSION:
         raise ValidationFailed.single(
             "X-Runway-Version", f"unsupported version {version!r}; use {RUNWAY_VERSION}"
-        )
-    wait = ctx.limiter.take(caller.rate_key)
-    if wait > 0:
-        ctx.metrics.rate_limited.inc()
-        raise RateLimited(
-            f"too many requests for this API key (limit {ctx.limiter.rate:g}/s); "
-            f"retry in {wait:.1f} s",
-            retry_after=wait,
         )
     return caller
 

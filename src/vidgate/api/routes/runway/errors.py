@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Coroutine
-from typing import Any
 
-from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
 from vidgate.api.errors import DEFAULT_RETRY_AFTER_SECONDS, validation_problems
+from vidgate.api.sdk_surfaces import error_rendering_route
 from vidgate.errors import (
     BudgetExceeded,
     Conflict,
@@ -74,19 +70,4 @@ def runway_error(exc: Exception, request_id: str | None = None) -> JSONResponse:
     )
 
 
-class RunwayRoute(APIRoute):
-    """An APIRoute whose every error, request validation included, comes out in Runway's shape."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ClientDisconnect:
-                raise
-            except Exception as exc:
-                request_id = getattr(request.state, "request_id", None)
-                return runway_error(exc, request_id if isinstance(request_id, str) else None)
-
-        return answer
+RunwayRoute = error_rendering_route(runway_error)
