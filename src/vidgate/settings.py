@@ -116,6 +116,18 @@ class Settings(BaseSettings):
         description="How long a worker's claim on a job lasts without a heartbeat; a dead "
         "worker's jobs are taken over after it.",
     )
+    link_secret: SecretStr | None = Field(
+        None,
+        description="Secret that signs vidgate's public links (output URLs of the Runway and "
+        "OpenAI surfaces, upload slots); unset: one made once and kept in DATA_DIR/link-secret. "
+        "Set the same value on every API server that shares a database.",
+    )
+    output_link_seconds: float = Field(
+        7 * 86400.0,
+        gt=0,
+        description="How long a signed output URL handed out by /runway stays valid (Runway's "
+        "own last 24-48 h).",
+    )
     webhook_secret: SecretStr | None = Field(
         None,
         description="Signing secret for webhooks of jobs no API key owns (auth off); unset: the "

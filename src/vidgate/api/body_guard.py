@@ -14,10 +14,16 @@ from vidgate.api.errors import vidgate_error_response
 from vidgate.api.json_body import is_json_content_type, json_problems
 from vidgate.errors import PayloadTooLarge, ValidationFailed, VidgateError
 
-__all__ = ["STREAMED_PATHS", "BodyGuard"]
+__all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
 
-#: Routes that stream their own body under their own cap.
+#: Routes that stream their own body under their own cap (vidgate's uploads, and the second
+#: step of the Runway-compatible upload flow).
 STREAMED_PATHS = frozenset({"/v1/uploads"})
+STREAMED_PREFIXES = ("/runway/uploads/",)
+
+
+def _streamed(path: str) -> bool:
+    return path in STREAMED_PATHS or path.startswith(STREAMED_PREFIXES)
 
 
 async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
@@ -30,7 +36,7 @@ class BodyGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
-        if scope["type"] != "http" or ctx is None or scope["path"] in STREAMED_PATHS:
+        if scope["type"] != "http" or ctx is None or _streamed(scope["path"]):
             await self.app(scope, receive, send)
             return
         cap: int = ctx.runtime.settings.json_body_max_bytes
