@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import BinaryIO, Final, Literal
 
 import av
@@ -27,11 +26,11 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from vidgate.catalog import MediaKind
 from vidgate.errors import MediaRejected
 
 __all__ = [
     "MediaInfo",
-    "MediaKind",
     "MediaSource",
     "extract_frame",
     "open_container",
@@ -45,12 +44,6 @@ MediaSource = str | os.PathLike[str] | bytes | BinaryIO
 
 SNIFF_BYTES: Final = 64
 """How many leading bytes :func:`sniff_mime` needs to tell every supported type apart."""
-
-
-class MediaKind(StrEnum):
-    IMAGE = "image"  # a still picture (an animated GIF/WebP counts as an image too)
-    VIDEO = "video"  # has a moving-picture stream, with or without sound
-    AUDIO = "audio"  # sound only (cover art does not make it a video)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ import httpx
 
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
-from vidgate.media.url_policy import check_https_url, guarded_client
+from vidgate.media.guarded_fetch import guarded_client
+from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
 from vidgate.webhooks.models import WebhookDelivery
 from vidgate.webhooks.schedule import RetrySchedule
@@ -64,7 +65,7 @@ def _utcnow() -> datetime:
 class WebhookDispatcher:
     """Makes and sends webhook deliveries in one process.
 
-    ``client`` must come from :func:`~vidgate.media.url_policy.guarded_client` (tests pass one
+    ``client`` must come from :func:`~vidgate.media.guarded_fetch.guarded_client` (tests pass one
     that trusts their certificate and may dial loopback); :meth:`run` closes it when it stops.
     """
 
