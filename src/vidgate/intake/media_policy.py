@@ -8,8 +8,8 @@
    Nothing is fetched or resolved yet.
 2. A ``runway://`` URI must be one of the caller's own unexpired uploads (when API keys are on)
    and fit the field's limits (length, size, height); a data URI's bytes must be what it declares
-   and pass the same bounded probe as an upload (:func:`~vidgate.media.facts.inspect_file`); an
-   https host must resolve to public addresses only (resolved, never dialled).
+   and pass the bounded probe an upload passes (:meth:`~vidgate.media.facts.MediaProbe.inspect`);
+   an https host must resolve to public addresses only (resolved, never dialled).
 3. Ingest mode (``VIDGATE_MEDIA_INGEST``): each https URL is fetched by vidgate through the guarded
    transport (which vets the address it dials), probed, uploaded to the provider, recorded as the
    caller's upload, and replaced in the body by its ``runway://`` URI, so the provider never
@@ -37,7 +37,7 @@ import httpx
 
 from vidgate.catalog import Catalog
 from vidgate.errors import FieldProblem, MediaRejected, PayloadTooLarge, ValidationFailed
-from vidgate.media.facts import inspect_file, limit_problems
+from vidgate.media.facts import MediaProbe, limit_problems
 from vidgate.media.guarded_fetch import (
     Resolver,
     fetch_media,
@@ -99,6 +99,7 @@ class MediaPolicy:
         self._client_factory = client_factory or (lambda: guarded_client(resolver=resolver))
         self._client: httpx.AsyncClient | None = None
         self.tmp_dir = settings.data_dir / "tmp"
+        self.probe = MediaProbe(catalog, concurrency=settings.probe_concurrency)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -223,7 +224,7 @@ class MediaPolicy:
         try:
             with os.fdopen(fd, "wb") as dest:
                 await asyncio.to_thread(dest.write, found.data)
-            facts = await inspect_file(path, field=item.path, catalog=self.catalog)
+            facts = await self.probe.inspect(path, field=item.path)
         finally:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(path.unlink)
@@ -274,7 +275,7 @@ class MediaPolicy:
                     client=self._client,
                     catalog=self.catalog,
                 )
-            facts = await inspect_file(path, field=media.path, catalog=self.catalog)
+            facts = await self.probe.inspect(path, field=media.path)
             problems = limit_problems(media.path, media.spec, facts, model)
             if problems:
                 raise ValidationFailed([FieldProblem(media.path, m) for m in problems])

@@ -1,6 +1,6 @@
 """What a media file is, from its own bytes, and whether a model's field takes it.
 
-:func:`inspect_file` is the one path every media input takes (uploads, media fetched in ingest
+:meth:`MediaProbe.inspect` is the one path every media input takes (uploads, media fetched in ingest
 mode, data URIs): the type is sniffed from the bytes, never from a name or a declared type, and
 the file is probed under the catalog's limits (:func:`~vidgate.media.probe.probe_media` reads
 dimensions, duration and frame counts from the headers and refuses a bomb before decoding). Probes
@@ -15,11 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidgate.catalog import Catalog, FieldSpec
+from vidgate.catalog import Catalog, FieldSpec, MediaKind
 from vidgate.errors import MediaRejected
-from vidgate.media.probe import SNIFF_BYTES, MediaInfo, probe_media, sniff_mime
+from vidgate.media.probe import MediaInfo, probe_media
+from vidgate.media.sniff import SNIFF_BYTES, sniff_mime
 
-__all__ = ["MediaFacts", "field_kinds", "inspect_file", "limit_problems"]
+__all__ = ["MediaFacts", "MediaProbe", "field_kinds", "limit_problems"]
 
 
 @dataclass(frozen=True)
@@ -45,28 +46,51 @@ class MediaFacts:
         )
 
 
-async def inspect_file(path: Path, *, field: str, catalog: Catalog) -> MediaFacts:
-    """Sniff and probe ``path``; MediaRejected (naming ``field``) unless Runway takes it."""
-    head, size = await asyncio.to_thread(_head_and_size, path)
-    if not head:
-        raise MediaRejected.single(field, "is empty")
-    if sniff_mime(head) is None:
-        raise MediaRejected.single(
-            field, "is not an image, video or audio file vidgate recognises (judged by its bytes)"
-        )
-    info = await asyncio.to_thread(probe_media, path, field=field)
-    facts = MediaFacts.of(info, size)
-    limits = catalog.media.get(facts.kind)  # type: ignore[call-overload]
-    if limits is None or facts.mime_type not in limits.mime_types:
-        accepted = ", ".join(limits.mime_types) if limits else "image, video or audio"
-        raise MediaRejected.single(
-            field, f"is {facts.mime_type}, which Runway does not accept (accepted: {accepted})"
-        )
-    if facts.bytes > limits.upload_max_bytes:
-        raise MediaRejected.single(
-            field, f"{facts.kind} uploads may be at most {limits.upload_max_bytes} bytes"
-        )
-    return facts
+class MediaProbe:
+    """Judges media files for one running API: its catalog, and at most ``concurrency`` probes
+    at once (the rest wait), so memory stays bounded whatever arrives together."""
+
+    def __init__(self, catalog: Catalog, *, concurrency: int) -> None:
+        self.catalog = catalog
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def inspect(self, path: Path, *, field: str) -> MediaFacts:
+        """Sniff and probe ``path``; MediaRejected (naming ``field``) unless Runway takes it.
+
+        Headers are checked against the catalog's limits before anything is decoded.
+        """
+        head, size = await asyncio.to_thread(_head_and_size, path)
+        if not head:
+            raise MediaRejected.single(field, "is empty")
+        sniffed = sniff_mime(head)
+        if sniffed is None:
+            raise MediaRejected.single(
+                field,
+                "is not an image, video or audio file vidgate recognises (judged by its bytes)",
+            )
+        catalog = self.catalog
+        images = catalog.media[MediaKind.IMAGE].mime_types
+        if sniffed.startswith("image/") and sniffed not in images:
+            # Refused before probing: no decoder runs on a type Runway would refuse anyway.
+            raise MediaRejected.single(field, _not_accepted(sniffed, images))
+        async with self._slots:
+            info = await asyncio.to_thread(probe_media, path, field=field, limits=catalog.media)
+        facts = MediaFacts.of(info, size)
+        limits = catalog.limits_for(facts.kind)
+        if limits is None or facts.mime_type not in limits.mime_types:
+            raise MediaRejected.single(
+                field, _not_accepted(facts.mime_type, limits.mime_types if limits else None)
+            )
+        if facts.bytes > limits.upload_max_bytes:
+            raise MediaRejected.single(
+                field, f"{facts.kind} uploads may be at most {limits.upload_max_bytes} bytes"
+            )
+        return facts
+
+
+def _not_accepted(mime_type: str, accepted: tuple[str, ...] | None) -> str:
+    listed = ", ".join(accepted) if accepted else "image, video or audio"
+    return f"is {mime_type}, which Runway does not accept (accepted: {listed})"
 
 
 def _head_and_size(path: Path) -> tuple[bytes, int]:

@@ -1,7 +1,7 @@
 """Uploads: which model field an upload is for, its safe file name, and the upload records.
 
 The bytes arrive through :mod:`vidgate.media.multipart` and are judged by
-:func:`vidgate.media.facts.inspect_file`; what is kept here is the record of each file the
+:meth:`vidgate.media.facts.MediaProbe.inspect`; what is kept here is the record of each file the
 provider accepted (``uploads`` table) and the ``runway://`` URI it became.
 """
 
