@@ -33,12 +33,7 @@ from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
 from vidgate.webhooks.models import WebhookDelivery
 from vidgate.webhooks.schedule import RetrySchedule
-from vidgate.webhooks.signing import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    sign_webhook,
-)
+from vidgate.webhooks.signing import EVENT_HEADER, webhook_headers
 from vidgate.webhooks.store import (
     AttemptOutcome,
     JobRenderer,
@@ -202,8 +197,7 @@ class WebhookDispatcher:
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(secret, body),
-            DELIVERY_HEADER: delivery.id,
+            **webhook_headers(secret, delivery.id, body),
             EVENT_HEADER: delivery.event_type,
         }
         try:
