@@ -14,7 +14,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,6 @@ from PIL import Image
 from serving import VIDGATE, Served, run_vidgate, vidgate_env
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[type[Served]]:
-    started: list[Served] = []
-
-    class Tracked(Served):
-        def __init__(self, *args: str, env: dict[str, str]) -> None:
-            super().__init__(*args, env=env, cwd=tmp_path)
-            started.append(self)
-
-    yield Tracked
-    for server in started:
-        server.stop()
 
 
 def emulator_tasks(data_dir: Path) -> list[dict[str, Any]]:
