@@ -26,8 +26,8 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
