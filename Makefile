@@ -43,7 +43,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 test: lint typecheck $(CHROMIUM)
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

@@ -24,19 +24,24 @@ from vidgate.api.body_guard import BodyGuard
 from vidgate.api.browser_guard import BrowserGuard
 from vidgate.api.deps import ApiContext
 from vidgate.api.errors import install_error_handlers
+from vidgate.api.links import LinkSigner, load_link_secret
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
+from vidgate.api.routes.openai import router as openai_router
+from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
 from vidgate.api.routes.web import router as web_router
 from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
+from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
-from vidgate.media.url_policy import Resolver
+from vidgate.media.guarded_fetch import Resolver
 from vidgate.runtime import Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.tenancy.keys import KeyStore
@@ -93,6 +98,9 @@ def create_app(
                 resolver=resolver,
                 client_factory=media_client_factory,
             )
+            webhook_policy = WebhookUrlPolicy(
+                settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+            )
             app.state.ctx = ApiContext(
                 runtime=runtime,
                 keys=keys,
@@ -104,9 +112,16 @@ def create_app(
                 metrics=ApiMetrics(),
                 media=media,
                 worker=worker,
-                webhooks=WebhookUrlPolicy(
-                    settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                webhooks=webhook_policy,
+                intake=GenerationIntake(
+                    store=runtime.store,
+                    catalog=runtime.catalog,
+                    media=media,
+                    webhooks=webhook_policy,
+                    provider_health=runtime.provider_health,
+                    job_submitted=runtime.job_submitted,
                 ),
+                links=LinkSigner(load_link_secret(runtime.settings)),
             )
             if worker:
                 await runtime.start_worker()
@@ -137,6 +152,9 @@ def create_app(
         models_router,
         usage_router,
         health_router,
+        outputs_router,
+        runway_router,
+        openai_router,
         web_router,
     ):
         app.include_router(router)

@@ -18,10 +18,16 @@ from vidgate.api.errors import vidgate_error_response
 from vidgate.api.json_body import is_json_content_type, json_problems
 from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
-__all__ = ["STREAMED_PATHS", "BodyGuard"]
+__all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
 
-#: Routes that stream their own body under their own cap.
+#: Routes that stream their own body under their own cap (vidgate's uploads, and the second
+#: step of the Runway-compatible upload flow).
 STREAMED_PATHS = frozenset({"/v1/uploads"})
+STREAMED_PREFIXES = ("/runway/uploads/",)
+
+
+def _streamed(path: str) -> bool:
+    return path in STREAMED_PATHS or path.startswith(STREAMED_PREFIXES)
 
 
 async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +72,7 @@ class BodyGuard:
             await self.app(scope, receive, send)  # no body
             return
         timed = _bounded(receive, settings.body_idle_timeout_seconds)
-        if scope["path"] in STREAMED_PATHS:
+        if _streamed(scope["path"]):
             await self.app(scope, timed, send)
             return
         cap: int = settings.json_body_max_bytes
