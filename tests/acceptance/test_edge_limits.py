@@ -39,7 +39,10 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Pa
     """A server with 1 s header and body-idle timeouts."""
     data_dir = tmp_path_factory.mktemp("edge")
     env = vidgate_env(
-        data_dir, VIDGATE_HEADER_TIMEOUT_SECONDS="1", VIDGATE_BODY_IDLE_TIMEOUT_SECONDS="1"
+        data_dir,
+        VIDGATE_API_RATE_PER_SECOND="0",
+        VIDGATE_HEADER_TIMEOUT_SECONDS="1",
+        VIDGATE_BODY_IDLE_TIMEOUT_SECONDS="1",
     )
     served = Served(env=env, cwd=data_dir)
     yield served, data_dir
@@ -167,7 +170,7 @@ def test_connections_over_the_cap_get_503(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def defaults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("edge-defaults")
-    served = Served(env=vidgate_env(data_dir), cwd=data_dir)
+    served = Served(env=vidgate_env(data_dir, VIDGATE_API_RATE_PER_SECOND="0"), cwd=data_dir)
     yield served
     served.stop()
 
