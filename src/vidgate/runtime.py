@@ -32,7 +32,7 @@ from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHe
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
-from vidgate.storage import Storage
+from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
@@ -155,6 +155,9 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
+    removed = await remove_orphans(storage, settings.data_dir / "tmp")
+    if removed:
+        log.info("removed %d temporary file(s) left by a killed process", removed)
     store = JobStore(engine)
     health = ProviderHealth(
         engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
