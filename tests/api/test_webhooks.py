@@ -28,7 +28,7 @@ from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
 from tls_support import Certificate, self_signed_certificate
 from vidgate.errors import WebhookSignatureInvalid
-from vidgate.media.url_policy import guarded_client
+from vidgate.media.guarded_fetch import guarded_client
 from vidgate.settings import Settings
 from vidgate.webhooks import DELIVERY_HEADER, EVENT_HEADER, verify_webhook
 
