@@ -173,3 +173,11 @@ async def test_organization_answers_for_the_caller(api_factory: ApiFactory) -> N
     usage = await client.organization.retrieve_usage()
     assert usage.models == ["gen4.5"]
     assert usage.results[0].used_credits[0].amount > 0
+
+
+async def test_bodies_refused_before_the_route_are_in_runways_shape(api: Api) -> None:
+    headers = {"X-Runway-Version": "2024-11-06", "Content-Type": "application/json"}
+    bad = await api.post(
+        "/runway/v1/text_to_video", content=b'{"model": "gen4.5", "duration": NaN}', headers=headers
+    )
+    assert bad.status_code == 400 and "duration" in bad.json()["error"]
