@@ -181,3 +181,22 @@ async def test_bodies_refused_before_the_route_are_in_runways_shape(api: Api) ->
         "/runway/v1/text_to_video", content=b'{"model": "gen4.5", "duration": NaN}', headers=headers
     )
     assert bad.status_code == 400 and "duration" in bad.json()["error"]
+
+
+async def test_budget_and_rate_refusals(api_factory: ApiFactory, tmp_path: Path) -> None:
+    from api_helpers import make_settings
+
+    from vidgate.tenancy.budgets import BudgetStore
+
+    api = await api_factory(make_settings(tmp_path, api_rate_per_second=0.001, api_rate_burst=2))
+    created = await api.keys.create_key("tenant")
+    await BudgetStore(api.ctx.runtime.engine).set_budget(created.key.id, daily=10, monthly=None)
+    client = sdk(api, created.token, max_retries=0)
+    with pytest.raises(runwayml.APIStatusError) as refused:
+        await client.text_to_video.create(**_sdk_body())  # 24 credits against 10
+    assert refused.value.status_code == 402 and "budget" in str(refused.value)
+    assert refused.value.response.headers["x-should-retry"] == "false"
+    await client.organization.retrieve()
+    with pytest.raises(runwayml.RateLimitError) as limited:
+        await client.organization.retrieve()
+    assert int(limited.value.response.headers["retry-after"]) >= 1
