@@ -200,3 +200,45 @@ async def test_budget_and_rate_refusals(api_factory: ApiFactory, tmp_path: Path)
     with pytest.raises(runwayml.RateLimitError) as limited:
         await client.organization.retrieve()
     assert int(limited.value.response.headers["retry-after"]) >= 1
+
+
+HEADERS = {"X-Runway-Version": "2024-11-06", "Authorization": "Bearer x"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/runway/v1/text_to_video", b"[]"),
+        ("POST", "/runway/v1/text_to_video", b'"text"'),
+        ("POST", "/runway/v1/text_to_video", b'{"model": 5}'),
+        ("POST", "/runway/v1/text_to_video", b'{"model": "nope", "promptText": "x"}'),
+        ("POST", "/runway/v1/image_to_video", b'{"model": "gen4.5", "promptImage": {"a": []}}'),
+        ("POST", "/runway/v1/video_to_video", b'{"model": "gen4.5", "duration": 1e308}'),
+        ("POST", "/runway/v1/character_performance", b'{"model": "act_two", "character": 1}'),
+        ("POST", "/runway/v1/text_to_video", b"\xff\xfe not utf-8"),
+        ("POST", "/runway/v1/uploads", b'{"filename": 5, "type": "permanent"}'),
+        ("POST", "/runway/v1/uploads", b'{"filename": "' + b"a" * 300 + b'"}'),
+        ("POST", "/runway/v1/organization/usage", b'{"startDate": "2026-13-40"}'),
+        ("POST", "/runway/v1/organization/usage", b'{"startDate": 5}'),
+        (
+            "POST",
+            "/runway/v1/organization/usage",
+            b'{"startDate": "2026-01-01", "beforeDate": "2025-01-01"}',
+        ),
+        ("GET", "/runway/v1/tasks/" + "x" * 300, b""),
+        ("DELETE", "/runway/v1/tasks/nope", b""),
+        ("POST", "/runway/uploads/slot?expires=1&signature=x", b"junk"),
+        ("POST", "/runway/uploads/slot?expires=abc&signature=x", b"junk"),
+        ("GET", "/files/nope.mp4?expires=99999999999&signature=x", b""),
+        ("GET", "/files/nope.mp4", b""),
+    ],
+)
+async def test_bad_requests_get_4xx_in_runways_shape(
+    api: Api, method: str, path: str, body: bytes
+) -> None:
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    response = await api.request(method, path, content=body, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    assert isinstance(response.json()["error"], str | dict)
+    if path.startswith("/runway/"):
+        assert isinstance(response.json()["error"], str)
