@@ -41,7 +41,7 @@ async def test_text_to_video_answers_a_vidgate_link_to_the_stored_video(api: Api
     )
     first = await client.tasks.retrieve(created.id)
     assert first.status in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED")
-    task = await wait_task(api, client, created.id)
+    task = await created.wait_for_task_output()  # the async SDK's own helper
     assert task.status == "SUCCEEDED"
     url = task.output[0]
     assert url.startswith(f"{BASE_URL}/files/{created.id}.mp4?")
