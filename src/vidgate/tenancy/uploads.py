@@ -11,12 +11,13 @@ import mimetypes
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, Endpoint, FieldSpec
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
 from vidgate.db.engine import Transactions
 from vidgate.errors import MediaRejected, NotFound, ValidationFailed
@@ -124,10 +125,6 @@ def upload_filename(filename: str | None, mime_type: str) -> str:
 # --- the records --------------------------------------------------------------------------------
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class UploadPage:
     uploads: list[Upload]
@@ -155,7 +152,7 @@ class UploadStore:
         now: datetime | None = None,
     ) -> Upload:
         """Record an upload the provider accepted; it expires :data:`UPLOAD_TTL` from now."""
-        now = now or _utcnow()
+        now = now or utcnow()
         upload = Upload(
             id=new_job_id(),
             owner=owner or NO_OWNER,
@@ -215,7 +212,7 @@ class UploadStore:
         self, *, owner: str | None, request_key: str, source_url: str, now: datetime | None = None
     ) -> Upload | None:
         """An unexpired upload ingested from ``source_url`` for the same idempotent request."""
-        now = now or _utcnow()
+        now = now or utcnow()
         stmt = (
             select(Upload)
             .where(
