@@ -24,13 +24,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -40,10 +38,10 @@ import httpx
 
 from bench.common import ROOT
 from bench.emulator_proc import EmulatorProcess
+from bench.scale_out import Process
 
 __all__ = ["GOAL_FIRST_VIDEO_EXTRA", "GOAL_LIMIT_SHARE", "run"]
 
-VIDGATE = str(Path(sys.executable).parent / "vidgate")
 GOAL_FIRST_VIDEO_EXTRA: Final = 1.5
 GOAL_LIMIT_SHARE: Final = 0.9
 FIRST_TASK_SECONDS: Final = 5.0
@@ -57,7 +55,7 @@ KNOBS: Final[dict[str, Any]] = {
 }
 
 
-class _Serve:
+class _Serve(Process):
     """``vidgate serve --port 0`` on a data directory, in emulator mode."""
 
     def __init__(self, data_dir: Path, task_seconds: float) -> None:
@@ -70,47 +68,13 @@ class _Serve:
         )
         self.data_dir = data_dir
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [VIDGATE, "serve", "--port", "0"],
-            env=env,
-            cwd=data_dir.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.url = ""
-        self.lines: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                self.lines.append(line)
-                found = re.search(r"vidgate listening on (http://\S+)", line)
-                if found:
-                    self.url = found.group(1)
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(120) or not self.url:
-            self.stop()
-            raise RuntimeError("vidgate serve did not start:\n" + "".join(self.lines))
+        super().__init__(["serve", "--port", "0"], env, data_dir.parent / "serve.log")
+        self.wait_listening(120)
 
     @property
     def emulator_url(self) -> str:
         record = json.loads((self.data_dir / "emulator" / "emulator.json").read_text())
         return str(record["url"])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def _body(prompt: str, duration: int) -> dict[str, Any]:

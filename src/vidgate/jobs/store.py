@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
 from vidgate.settings import DEFAULTS
+
+# One line per job transition, rendered by vidgate.api.logging from the job in `extra`.
+_transitions = logging.getLogger("vidgate.jobs")
 
 __all__ = [
     "CreatedJob",
@@ -358,6 +362,7 @@ class JobStore:
             if new.idempotency_key is not None:
                 by_key[key] = job  # a repeat later in this same batch
             outcomes.append(CreatedJob(job, existing=False))
+            _transitions.info("job %s created", job.id, extra={"job": job})
         if rows:
             await self._insert_created(session, rows, events)
         return outcomes
@@ -535,6 +540,14 @@ class JobStore:
         if event_type is None:
             if updated.status != before[0]:
                 event_type = "status"
+                level = logging.WARNING if updated.status is Status.FAILED else logging.INFO
+                _transitions.log(
+                    level,
+                    "job %s %s",
+                    job_id,
+                    updated.status.value,
+                    extra={"job": updated, "previous": before[0].value},
+                )
             elif updated.progress != before[1]:
                 event_type = "progress"
         if event_type is not None:
