@@ -13,7 +13,6 @@ a refused connection is retried on the :class:`~vidgate.webhooks.schedule.RetryS
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ import httpx
 
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
+from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.media.url_policy import check_https_url, guarded_client
 from vidgate.settings import Settings
 from vidgate.webhooks.models import WebhookDelivery
@@ -94,7 +94,7 @@ class WebhookDispatcher:
         self.concurrency = concurrency
         # Long enough for one bounded request; after it, another dispatcher may send it again.
         self.lease_seconds = 2 * timeout_seconds + 30.0
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     @classmethod
     def from_settings(
@@ -132,18 +132,15 @@ class WebhookDispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            while not stop.is_set():
-                try:
-                    busy = await self.run_once()
-                except Exception:
-                    # A database hiccup must not end webhooks for the life of the process.
-                    log.exception("webhook round failed; trying again")
-                    busy = 0
-                if not busy:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self.poll_seconds):
-                            await self._wake.wait()
-                    self._wake.clear()
+            # A database hiccup (logged) must not end webhooks for the life of the process.
+            await run_rounds(
+                self.run_once,
+                stop=stop,
+                wakeup=self._wake,
+                idle_seconds=self.poll_seconds,
+                log=log,
+                name="webhook round",
+            )
         finally:
             await self.client.aclose()
 
