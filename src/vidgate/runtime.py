@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, get_catalog
+from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
@@ -70,8 +71,12 @@ class Runtime:
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start_worker(self, *, concurrency: int = 64) -> str:
-        """Run job steps in this process (``vidgate serve`` does by default); the worker's name."""
+    async def start_worker(self, *, concurrency: int | None = None) -> str:
+        """Run job steps in this process (``vidgate serve`` does by default); the worker's name.
+
+        ``concurrency`` defaults to ``VIDGATE_WORKER_CONCURRENCY``.
+        """
+        concurrency = concurrency or self.settings.worker_concurrency
         if self._tasks:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.
@@ -143,10 +148,10 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     api_key = settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else None
     base_url = settings.runway_base_url
     if api_key is None:
-        from vidgate.emulator.server import EmulatorServer  # only emulator mode needs it
+        from vidgate.emulator.shared import SharedEmulator  # only emulator mode needs it
 
-        emulator = EmulatorServer.from_settings(settings)
-        emulator.start()
+        # One emulator per data directory, whichever vidgate process runs it (docs/emulator.md).
+        emulator = SharedEmulator.from_settings(settings).start()
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
@@ -154,7 +159,11 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     health = ProviderHealth(
         engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
     )
-    provider = MonitoredProvider(RunwayProvider(api_key=api_key, base_url=base_url), health)
+    runway = RunwayProvider(api_key=api_key, base_url=base_url)
+    if emulator is not None:
+        # Another process took the emulator over on a new port: follow it.
+        emulator.on_moved = lambda url: setattr(runway.client, "base_url", url)
+    provider = MonitoredProvider(runway, health)
     cadence = PollCadence(
         min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
     )
@@ -174,7 +183,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     )
     pipeline = Pipeline(context)
     step_queue = None
-    if engine.dialect.name == "postgresql":
+    if not is_sqlite(engine):
         timings = QueueTimings.from_lease(settings.lease_seconds)
         step_queue = StepQueue(
             database_url,

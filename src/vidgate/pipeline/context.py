@@ -13,19 +13,17 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider
 from vidgate.provider.limits import ProviderLimits
+from vidgate.settings import DEFAULTS
 from vidgate.storage import Storage
 
 __all__ = ["StepContext", "aware"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @overload
@@ -53,10 +51,10 @@ class StepContext:
     #: The provider's tier limits, checked before each create (``GET /v1/usage`` shows them).
     limits: ProviderLimits
     #: INTERNAL failures upstream are tried again this many times with a new task.
-    internal_retry_limit: int = 2
+    internal_retry_limit: int = DEFAULTS.internal_retry_limit
     #: Creates in flight at once: each one is a window in which a crash leaves an outcome unknown.
-    submit_concurrency: int = 4
-    clock: Callable[[], datetime] = _utcnow
+    submit_concurrency: int = DEFAULTS.submit_concurrency
+    clock: Callable[[], datetime] = utcnow
     #: Called with a job id when a step makes another job due now (a chain's next segment, a
     #: segment to cancel), so that whoever runs steps picks it up at once.
     job_due: Callable[[str], Awaitable[None]] | None = None

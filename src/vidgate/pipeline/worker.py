@@ -20,14 +20,11 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.store import StaleJob
 from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.pipeline.steps import Pipeline
+from vidgate.settings import DEFAULTS
 
 __all__ = ["Worker", "default_worker_id"]
 
 log = logging.getLogger("vidgate.pipeline.worker")
-
-# A claim lasts this long unless the worker's heartbeat renews it; a dead worker's jobs are
-# claimable again once it runs out.
-LEASE_SECONDS = 30.0
 
 
 def default_worker_id() -> str:
@@ -43,9 +40,11 @@ class Worker:
         pipeline: Pipeline,
         *,
         worker_id: str | None = None,
-        concurrency: int = 64,
+        concurrency: int = DEFAULTS.worker_concurrency,
         idle_seconds: float = 0.25,
-        lease_seconds: float = LEASE_SECONDS,
+        # A claim lasts this long unless the heartbeat renews it; then a dead worker's jobs are
+        # claimable again.
+        lease_seconds: float = DEFAULTS.lease_seconds,
         wakeup: Wakeup | None = None,
     ) -> None:
         self.pipeline = pipeline

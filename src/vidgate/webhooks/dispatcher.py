@@ -19,25 +19,27 @@ import os
 import socket
 import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import anyio
 import httpx
 
+from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
 from vidgate.jobs.wake import Wakeup, run_rounds
-from vidgate.media.url_policy import check_https_url, guarded_client
+from vidgate.media.guarded_fetch import guarded_client
+from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
 from vidgate.webhooks.models import WebhookDelivery
 from vidgate.webhooks.schedule import RetrySchedule
-from vidgate.webhooks.signing import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    sign_webhook,
+from vidgate.webhooks.signing import EVENT_HEADER, webhook_headers
+from vidgate.webhooks.store import (
+    AttemptOutcome,
+    JobRenderer,
+    WebhookStore,
+    delivery_lease_seconds,
 )
-from vidgate.webhooks.store import AttemptOutcome, JobRenderer, WebhookStore
 
 __all__ = ["WebhookDispatcher", "webhook_client"]
 
@@ -57,14 +59,10 @@ def webhook_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WebhookDispatcher:
     """Makes and sends webhook deliveries in one process.
 
-    ``client`` must come from :func:`~vidgate.media.url_policy.guarded_client` (tests pass one
+    ``client`` must come from :func:`~vidgate.media.guarded_fetch.guarded_client` (tests pass one
     that trusts their certificate and may dial loopback); :meth:`run` closes it when it stops.
     """
 
@@ -92,8 +90,7 @@ class WebhookDispatcher:
         self.ownerless_secret = ownerless_secret
         self.worker_id = worker_id or f"webhooks-{socket.gethostname()}-{os.getpid()}"
         self.concurrency = concurrency
-        # Long enough for one bounded request; after it, another dispatcher may send it again.
-        self.lease_seconds = 2 * timeout_seconds + 30.0
+        self.lease_seconds = delivery_lease_seconds(timeout_seconds)
         self._wake = Wakeup()
 
     @classmethod
@@ -180,7 +177,7 @@ class WebhookDispatcher:
 
     async def send(self, delivery: WebhookDelivery) -> AttemptOutcome:
         """One signed POST of the delivery's body; never raises for the receiver's faults."""
-        started_at = _utcnow()
+        started_at = utcnow()
         began = time.monotonic()
 
         def outcome(status_code: int | None, error: str | None) -> AttemptOutcome:
@@ -197,8 +194,7 @@ class WebhookDispatcher:
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(secret, body),
-            DELIVERY_HEADER: delivery.id,
+            **webhook_headers(secret, delivery.id, body),
             EVENT_HEADER: delivery.event_type,
         }
         try:
