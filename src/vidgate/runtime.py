@@ -35,6 +35,7 @@ from vidgate.settings import Settings
 from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
@@ -70,6 +71,16 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _usage: UsageReconciler | None = None
+
+    @property
+    def usage(self) -> UsageReconciler:
+        """Spend reconciled with the provider's usage report (``GET /v1/usage``, the metrics)."""
+        if self._usage is None:
+            self._usage = UsageReconciler(
+                self.engine, self.provider, every_seconds=self.settings.usage_reconcile_seconds
+            )
+        return self._usage
 
     async def start_worker(self, *, concurrency: int | None = None) -> str:
         """Run job steps in this process (``vidgate serve`` does by default); the worker's name.

@@ -44,6 +44,7 @@ __all__ = [
     "UsagePeriodOut",
     "UsageRowOut",
     "UsageTierOut",
+    "UsageUnaccountedOut",
 ]
 
 
@@ -347,6 +348,14 @@ class UsageOrganizationOut(_Out):
     read_at: datetime | None = Field(description="When vidgate read this from the provider.")
 
 
+class UsageUnaccountedOut(_Out):
+    """Credits the provider charged for a model on a day that no vidgate job accounts for."""
+
+    day: date
+    model: str
+    credits: float
+
+
 class UsageOut(_Out):
     from_: date = Field(alias="from", description="First day of the report (UTC).")
     to: date = Field(description="Last day of the report (UTC), included.")
@@ -359,4 +368,12 @@ class UsageOut(_Out):
     )
     organization: UsageOrganizationOut | None = Field(
         None, description="The provider's view; null when it could not be read."
+    )
+    unaccounted_credits: float = Field(
+        0.0,
+        description="Credits the provider's usage report shows in the period (its last days) "
+        "that no job accounts for: spent upstream outside vidgate's knowledge.",
+    )
+    unaccounted: list[UsageUnaccountedOut] = Field(
+        default_factory=list, description="The same by day and model."
     )
