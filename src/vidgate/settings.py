@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -219,6 +219,12 @@ class Settings(BaseSettings):
     )
     emulator_task_seconds: float = Field(
         5.0, ge=0, description="How long emulated tasks run in emulator mode."
+    )
+    log_format: Literal["human", "json"] = Field(
+        "human",
+        description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
+        "(time, level, logger, message) or `json`, one object per line with the same facts as "
+        "fields.",
     )
 
     # Read under the SDK's own names, never with the VIDGATE_ prefix.
