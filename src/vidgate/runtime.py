@@ -63,6 +63,8 @@ class Runtime:
     provider_health: ProviderHealth
     emulator_mode: bool
     emulator_url: str | None = None
+    #: The embedded emulator's control token (``X-Emulator-Token``), for tests that turn knobs.
+    emulator_token: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
     worker: Worker | None = None
     # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.jobs.step_queue).
@@ -224,6 +226,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         provider_health=health,
         emulator_mode=emulator is not None,
         emulator_url=emulator.base_url if emulator else None,
+        emulator_token=emulator.control_token if emulator else None,
         step_queue=step_queue,
     )
     # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.
