@@ -81,9 +81,10 @@ class FieldSpec(_Data):
     # choice / duration: the allowed values
     values: tuple[str | int, ...] | None = None
     # duration: "auto" allowed; range given by the SDK (False: the bound is ours); default length
+    # (boolean: the value when the field is absent, where the SDK states one)
     auto: bool = False
     stated: bool = True
-    default: int | None = None
+    default: int | bool | None = None
     # media / media_list: the media kind; media_list items may carry a fixed "type"
     kind: MediaKind | None = None
     item_type: str | None = None

@@ -149,4 +149,5 @@ def _render_plan(plan: RenderPlan, dest: Path) -> None:
         source_video=plan.source_video,
         driving_video=plan.driving_video,
         seed=plan.seed,
+        audio=plan.audio,
     )
