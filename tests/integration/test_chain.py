@@ -167,7 +167,7 @@ async def test_30_second_chain_is_one_continuous_video_from_three_tasks(harness:
     assert harness.path(done.poster_key).exists()
     with av.open(str(video)) as container:
         decoded = sum(1 for _ in container.decode(video=0))
-    assert decoded == 3 * 10 * FPS - 2  # every frame decodes; each seam's repeat is gone
+    assert decoded == 3 * 10 * FPS == 720  # every frame of every segment, none lost at a seam
 
     # Each segment starts on the picture the previous one ended on.
     for before, after in itertools.pairwise(children):
@@ -179,11 +179,13 @@ async def test_30_second_chain_is_one_continuous_video_from_three_tasks(harness:
         elsewhere = extract_frame(harness.path(before.output_key), "first")
         assert _difference(elsewhere, first) > 2 * across
 
-    # In the joined video the seam shows once: segment 2 begins right after segment 1's 239
-    # frames (its last one dropped), with the copied, bit-exact pictures.
-    seam = 10 * FPS - 1
+    # In the joined video segment 2 begins right after all 240 of segment 1's frames, with the
+    # copied, bit-exact pictures: segment 1's last picture, then segment 2 continuing it.
+    seam = 10 * FPS
     joined = _frames(video, {seam - 1, seam})
+    last_of_1 = extract_frame(harness.path(children[0].output_key), "last")
     first_of_2 = extract_frame(harness.path(children[1].output_key), "first")
+    assert _difference(joined[seam - 1], last_of_1) < 0.5
     assert _difference(joined[seam], first_of_2) < 0.5
     assert _difference(joined[seam - 1], joined[seam]) < 2 * SEAM_TOLERANCE  # continuous motion
 
