@@ -44,6 +44,7 @@ class RenderPlan:
     duration_seconds: float
     fps: int
     seed: int
+    model: str = ""  # named in the output's content credentials
     prompt_text: str | None = None
     audio: bool = False  # a sound track, as the real model would give one
     first_image: bytes | None = None
@@ -88,6 +89,7 @@ def plan_output(
         duration_seconds=duration,
         fps=fps,
         seed=body_seed if isinstance(body_seed, int) else seed,
+        model=request.model,
         prompt_text=request.prompt_text,
         audio=request.with_audio,
         first_image=roles.first_image.data if roles.first_image else None,
