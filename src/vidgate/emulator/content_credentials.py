@@ -54,8 +54,10 @@ def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
     )
 
 
-def make_test_identity(common_name: str = "vidgate emulator signer") -> tuple[SigningIdentity, bytes]:
-    """A fresh signing identity and its root certificate (PEM), valid from a day ago for 30 days."""
+def make_test_identity(
+    common_name: str = "vidgate emulator signer",
+) -> tuple[SigningIdentity, bytes]:
+    """A fresh signing identity and its root certificate (PEM), valid from yesterday, 30 days."""
     now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=_VALID_DAYS)
     root_key = ec.generate_private_key(ec.SECP256R1())
