@@ -146,10 +146,10 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     api_key = settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else None
     base_url = settings.runway_base_url
     if api_key is None:
-        from vidgate.emulator.server import EmulatorServer  # only emulator mode needs it
+        from vidgate.emulator.shared import SharedEmulator  # only emulator mode needs it
 
-        emulator = EmulatorServer.from_settings(settings)
-        emulator.start()
+        # One emulator per data directory, whichever vidgate process runs it (docs/emulator.md).
+        emulator = SharedEmulator.from_settings(settings).start()
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
@@ -157,7 +157,11 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     health = ProviderHealth(
         engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
     )
-    provider = MonitoredProvider(RunwayProvider(api_key=api_key, base_url=base_url), health)
+    runway = RunwayProvider(api_key=api_key, base_url=base_url)
+    if emulator is not None:
+        # Another process took the emulator over on a new port: follow it.
+        emulator.on_moved = lambda url: setattr(runway.client, "base_url", url)
+    provider = MonitoredProvider(runway, health)
     cadence = PollCadence(
         min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
     )

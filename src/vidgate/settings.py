@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         200 * 1024 * 1024, gt=0, description="Largest accepted upload (Runway's ephemeral cap)."
     )
+    probe_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Media files (uploads, ingested URLs, data URIs) probed at once; more wait. "
+        "Bounds the memory a burst of large images or videos can take.",
+    )
     api_rate_per_second: float = Field(
         10.0,
         ge=0,

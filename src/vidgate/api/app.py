@@ -41,7 +41,7 @@ from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
-from vidgate.media.url_policy import Resolver
+from vidgate.media.guarded_fetch import Resolver
 from vidgate.runtime import Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.tenancy.keys import KeyStore

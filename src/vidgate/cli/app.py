@@ -290,6 +290,9 @@ def emulator_command(
     render_workers: int | None = typer.Option(
         None, envvar=_E + "RENDER_WORKERS", help=_knob("render_workers")
     ),
+    state_file: Path | None = typer.Option(
+        None, envvar=_E + "STATE_FILE", help=_knob("state_file")
+    ),
 ) -> None:
     """Run the Runway API emulator: point an official SDK's base URL at it."""
     from vidgate.emulator.config import EmulatorConfig
@@ -321,6 +324,7 @@ def emulator_command(
         "allow_legacy": legacy,
         "output_dir": output_dir,
         "render_workers": render_workers,
+        "state_file": state_file,
     }
     knobs = {k: v for k, v in knobs.items() if v is not None}
     if concurrency:
