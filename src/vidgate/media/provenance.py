@@ -21,6 +21,7 @@ from typing import Any, Final
 import c2pa
 
 __all__ = [
+    "AI_COMPOSITE",
     "AI_GENERATED",
     "ProvenanceReport",
     "SigningIdentity",
@@ -32,6 +33,10 @@ __all__ = [
 
 AI_GENERATED: Final = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 """The IPTC digital source type of media made by a trained model (the EU AI Act's marking)."""
+AI_COMPOSITE: Final = (
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+)
+"""The digital source type of a file put together from AI-generated parts (a joined chain)."""
 _MIME: Final = "video/mp4"
 # Hash and signature checks; "Trusted" also needs the signer on a trust list vidgate does not keep.
 _VALID_STATES: Final = frozenset({"Valid", "Trusted"})
@@ -51,7 +56,7 @@ class ProvenanceReport:
     signer: str | None = None  # the signing certificate's common name
     signed_at: str | None = None
     claim_generator: str | None = None
-    ai_generated: bool = False  # an action declares trainedAlgorithmicMedia
+    ai_generated: bool = False  # an action declares trainedAlgorithmicMedia (or a composite of it)
     assertions: tuple[str, ...] = ()  # assertion labels, e.g. c2pa.actions.v2
     ingredients: tuple[str, ...] = ()  # the ingredients' titles (a chain's segments)
     failures: tuple[str, ...] = ()  # validation failure codes, e.g. assertion.bmffHash.mismatch
@@ -105,8 +110,11 @@ def _algorithm_of(private_key: bytes) -> str:
     raise ValueError("the C2PA key must be an EC (P-256/384/521), Ed25519 or RSA key")
 
 
-def ai_generated_manifest(title: str, *, model: str, generator: str) -> dict[str, Any]:
-    """A manifest declaring ``title`` created by ``model`` (a trained algorithm)."""
+def ai_generated_manifest(
+    title: str, *, model: str, generator: str, composite: bool = False
+) -> dict[str, Any]:
+    """A manifest declaring ``title`` created by ``model`` (a trained algorithm); ``composite``:
+    put together from AI-generated parts (which :func:`sign_video` lists as ingredients)."""
     return {
         "claim_generator_info": [{"name": generator}],
         "title": title,
@@ -117,7 +125,7 @@ def ai_generated_manifest(title: str, *, model: str, generator: str) -> dict[str
                     "actions": [
                         {
                             "action": "c2pa.created",
-                            "digitalSourceType": AI_GENERATED,
+                            "digitalSourceType": AI_COMPOSITE if composite else AI_GENERATED,
                             "softwareAgent": {"name": model},
                         }
                     ]
@@ -175,7 +183,7 @@ def _report(
     signature = manifest.get("signature_info") or {}
     labels = tuple(str(a.get("label")) for a in manifest.get("assertions", []))
     ai = any(
-        action.get("digitalSourceType") == AI_GENERATED
+        action.get("digitalSourceType") in (AI_GENERATED, AI_COMPOSITE)
         for assertion in manifest.get("assertions", [])
         if str(assertion.get("label", "")).startswith("c2pa.actions")
         for action in (assertion.get("data") or {}).get("actions", [])
