@@ -39,6 +39,7 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.probe import probe_media, save_poster
 from vidgate.media.stitch import join_videos, last_frame_png
+from vidgate.pipeline.output_extras import sign_joined, store_extras
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
 if TYPE_CHECKING:
@@ -295,9 +296,18 @@ class ChainSteps:
                         failure_code="CHAIN_JOIN_FAILED",
                         cost_credits=_cost(segments),
                     )
+                # vidgate's own file: signed with the operator's certificate, or said unsigned.
+                provenance = await asyncio.to_thread(
+                    sign_joined,
+                    joined,
+                    paths,
+                    model=plan.model,
+                    identity=self.pipeline.signing,
+                )
             info = await asyncio.to_thread(probe_media, joined, field="output")
             poster = io.BytesIO()
             await asyncio.to_thread(save_poster, joined, poster)
+            extras = await store_extras(storage, job.id, joined, provenance=provenance)
             with joined.open("rb") as handle:
                 stored = await storage.save_from(
                     video_key, handle, length=joined.stat().st_size, content_type="video/mp4"
@@ -312,6 +322,7 @@ class ChainSteps:
             **self.pipeline.output_columns(
                 stored, info, video_key=video_key, poster_key=poster_key
             ),
+            **extras,
         )
 
 

@@ -40,7 +40,9 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, StaleJob
 from vidgate.media.probe import MediaInfo, probe_media, save_poster
+from vidgate.media.provenance import SigningIdentity
 from vidgate.pipeline.chain import ChainSteps
+from vidgate.pipeline.output_extras import audio_columns, store_extras
 from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider, TaskSnapshot, TaskStatus
 from vidgate.provider.limits import ProviderLimits
@@ -103,6 +105,8 @@ class Pipeline:
     #: Called with a job id when a step makes another job due now (a chain's next segment, a
     #: segment to cancel), so that whoever runs steps picks it up at once.
     job_due: Callable[[str], Awaitable[None]] | None = None
+    #: The operator's C2PA identity, which signs joined chains (None: they stay unsigned).
+    signing: SigningIdentity | None = None
 
     def __post_init__(self) -> None:
         self._submitting = asyncio.Semaphore(self.submit_concurrency)
@@ -420,11 +424,12 @@ class Pipeline:
             )
         async with self.storage.local_copy(video_key) as path:
             info = await asyncio.to_thread(probe_media, path, field="output")
+            if info.kind != "video":
+                await self.storage.delete(video_key)
+                raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
             poster = io.BytesIO()
             await asyncio.to_thread(save_poster, path, poster)
-        if info.kind != "video":
-            await self.storage.delete(video_key)
-            raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
+            extras = await store_extras(self.storage, job.id, path)
         await self.storage.save_bytes(poster_key, poster.getvalue(), content_type="image/jpeg")
         await self.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
         return await self.finish(
@@ -433,6 +438,7 @@ class Pipeline:
             reason="stored",
             cost_credits=task.cost_credits,
             **self.output_columns(stored, info, video_key=video_key, poster_key=poster_key),
+            **extras,
         )
 
     @staticmethod
@@ -449,6 +455,7 @@ class Pipeline:
             "output_width": info.width,
             "output_height": info.height,
             "output_codec": info.video_codec,
+            **audio_columns(info),
             "progress": 1.0,
         }
 
