@@ -8,6 +8,7 @@ output frame shows; a video too short for the output is looped. Unreadable input
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Final
@@ -101,11 +102,16 @@ def video_frames(
                 first_time: float | None = None
                 pending: VideoFrame | None = None
                 scaled = False
-                for index, frame in enumerate(container.decode(stream)):
-                    at = frame.time if frame.time is not None else index * step
-                    if first_time is None:
-                        first_time = at
-                    now = offset + at - first_time
+                # A None after the last frame: the last one stays on screen until its end.
+                decoded = itertools.chain(container.decode(stream), [None])
+                for index, frame in enumerate(decoded):
+                    if frame is None:
+                        now = end
+                    else:
+                        at = frame.time if frame.time is not None else index * step
+                        if first_time is None:
+                            first_time = at
+                        now = offset + at - first_time
                     while pending is not None and emitted < count and emitted / fps < now - EPS:
                         if not scaled:
                             _cover_into(pending, out)
@@ -114,13 +120,8 @@ def video_frames(
                         emitted += 1
                     if emitted >= count:
                         return
-                    pending, scaled, end = frame, False, now + step
-                while pending is not None and emitted < count and emitted / fps < end - EPS:
-                    if not scaled:
-                        _cover_into(pending, out)
-                        scaled = True
-                    yield out
-                    emitted += 1
+                    if frame is not None:
+                        pending, scaled, end = frame, False, now + step
         except av.error.FFmpegError as exc:
             reason = exc.strerror or str(exc)
             raise MediaRejected.single(field, f"is truncated or corrupt ({reason})") from exc
