@@ -24,14 +24,16 @@ from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
 from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline, Worker, default_worker_id
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker, default_worker_id
 from vidgate.provider.base import Provider
 from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHealth
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
-from vidgate.storage import Storage
+from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
@@ -80,7 +82,7 @@ class Runtime:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.
         for model, seconds in reversed(await self.store.recent_run_seconds()):
-            self.pipeline.cadence.observe(model, seconds)
+            self.pipeline.context.cadence.observe(model, seconds)
         # Temporary objects older than any live write are leftovers of a crash.
         await self.storage.cleanup_temporary(timedelta(hours=1))
         if self.step_queue is not None:
@@ -154,6 +156,9 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
+    removed = await remove_orphans(storage, settings.data_dir / "tmp")
+    if removed:
+        log.info("removed %d temporary file(s) left by a killed process", removed)
     store = JobStore(engine)
     health = ProviderHealth(
         engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
@@ -166,21 +171,22 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     cadence = PollCadence(
         min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
     )
-    pipeline = Pipeline(
+    context = StepContext(
         store=store,
         provider=provider,
         storage=storage,
         catalog=catalog,
         cadence=cadence,
-        internal_retry_limit=settings.internal_retry_limit,
-        submit_concurrency=settings.submit_concurrency,
-        provider_limits=ProviderLimits(
+        limits=ProviderLimits(
             provider,
             refresh_seconds=settings.provider_limits_refresh_seconds,
             retry_seconds=settings.provider_limit_retry_seconds,
         ),
+        internal_retry_limit=settings.internal_retry_limit,
+        submit_concurrency=settings.submit_concurrency,
         signing=_signing_identity(settings),
     )
+    pipeline = Pipeline(context)
     step_queue = None
     if not is_sqlite(engine):
         timings = QueueTimings.from_lease(settings.lease_seconds)
@@ -206,7 +212,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         step_queue=step_queue,
     )
     # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.
-    pipeline.job_due = runtime.job_submitted
+    context.job_due = runtime.job_submitted
     try:
         yield runtime
     finally:

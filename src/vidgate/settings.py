@@ -98,9 +98,28 @@ class Settings(BaseSettings):
         40, ge=1, description="Requests an API key may make at once before the rate applies."
     )
     json_body_max_bytes: int = Field(
-        48 * 1024 * 1024,
+        6 * 1024 * 1024,
         gt=0,
-        description="Largest JSON request body the API reads (data URIs count); over it: 413.",
+        description="Largest JSON request body the API reads: one data URI at its 5 MiB cap "
+        "plus 1 MiB for the other fields (more media: upload them). Over it: 413.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="The most a client may take to send a request's line and headers (from "
+        "connecting, or from the previous answer); slower: disconnected.",
+    )
+    body_idle_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The longest pause allowed while a request body arrives; longer: 408 and "
+        "the connection closed (an upload's temporary file removed at once).",
+    )
+    max_connections: int = Field(
+        512,
+        ge=1,
+        description="Connections (and requests in progress) one API process takes at once; "
+        "beyond: 503.",
     )
     poll_min_seconds: float = Field(
         1.0, gt=0, description="Shortest wait between two polls of one task."

@@ -32,8 +32,11 @@ from vidgate.jobs.store import JobStore
 from vidgate.media.mp4_layout import is_faststart
 from vidgate.media.probe import extract_frame, probe_media
 from vidgate.media.provenance import read_provenance
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline, Worker
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.requests.chain_plan import validate_chain
 from vidgate.runtime import EMULATOR_API_KEY
@@ -98,12 +101,15 @@ def _make_harness(store: JobStore, storage: Storage, emulator: EmulatorServer) -
         api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
     )
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=storage,
-        catalog=get_catalog(),
-        cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
-        internal_retry_limit=2,
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=storage,
+            catalog=get_catalog(),
+            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+            internal_retry_limit=2,
+            limits=ProviderLimits(provider),
+        )
     )
     return Harness(store, storage, pipeline, Worker(pipeline, idle_seconds=0.05), emulator)
 
@@ -115,7 +121,7 @@ async def harness(
     storage = Storage.from_url((tmp_path / "media").as_uri())
     made = _make_harness(JobStore(engine), storage, emulator)
     yield made
-    await made.pipeline.provider.aclose()
+    await made.pipeline.context.provider.aclose()
 
 
 def _pixels(image: Image.Image) -> NDArray[np.float64]:
@@ -292,7 +298,7 @@ async def test_a_restart_resumes_after_the_last_finished_segment(
     try:
         done = await restarted.run_until_done(parent.id)
     finally:
-        await restarted.pipeline.provider.aclose()
+        await restarted.pipeline.context.provider.aclose()
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert len(await harness.store.list_children(parent.id)) == 2
     assert harness.emulator.stats()["tasksCreated"]["total"] == 2
@@ -311,7 +317,7 @@ async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
     harness: Harness, tmp_path: Path
 ) -> None:
     identity, _ = make_test_identity("operator")
-    harness.pipeline.signing = identity
+    harness.pipeline.ctx.signing = identity
     parent = await harness.submit_chain(
         {
             "model": "veo3.1",

@@ -16,6 +16,7 @@ import uvicorn
 
 from vidgate.api.app import create_app
 from vidgate.api.browser_guard import is_loopback
+from vidgate.api.edge_server import uvicorn_limits
 from vidgate.errors import ConfigurationError
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
@@ -73,6 +74,7 @@ def serve(
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        **uvicorn_limits(settings),
     )
     _Server(config, echo).run()
 

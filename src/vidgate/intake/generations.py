@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, ValidationFailed
 from vidgate.intake.chain import accept_chain
 from vidgate.intake.media_policy import MediaPolicy
@@ -157,7 +158,7 @@ class GenerationIntake:
     ) -> CreatedJob | None:
         """The caller's job with this very request made within the window, if any."""
         assert new.repeat_window_seconds is not None
-        since = datetime.now(UTC) - timedelta(seconds=new.repeat_window_seconds)
+        since = utcnow() - timedelta(seconds=new.repeat_window_seconds)
         wanted = hash_request(endpoint, wire_body)
         owner = new.owner or ""  # the store keeps ownerless jobs under ''
         page = await self.store.list_jobs(owner, model=model, limit=_REPEAT_SEARCH)
