@@ -317,7 +317,7 @@ async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
     harness: Harness, tmp_path: Path
 ) -> None:
     identity, _ = make_test_identity("operator")
-    harness.pipeline.ctx.signing = identity
+    harness.pipeline.context.signing = identity
     parent = await harness.submit_chain(
         {
             "model": "veo3.1",
