@@ -81,8 +81,9 @@ class Runtime:
         if self._tasks:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.
+        # (Submission to stored: an upper bound on the run time, so it can only lower a prior.)
         for model, seconds in reversed(await self.store.recent_run_seconds()):
-            self.pipeline.context.cadence.observe(model, seconds)
+            self.pipeline.context.cadence.observe_at_most(model, seconds)
         # Temporary objects older than any live write are leftovers of a crash.
         await self.storage.cleanup_temporary(timedelta(hours=1))
         if self.step_queue is not None:
@@ -168,8 +169,13 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         # Another process took the emulator over on a new port: follow it.
         emulator.on_moved = lambda url: setattr(runway.client, "base_url", url)
     provider = MonitoredProvider(runway, health)
+    # Emulator mode knows how long its tasks take; Runway's are learned (pipeline/polling.py).
+    start, total = emulator.task_timings() if emulator else (0.0, None)
     cadence = PollCadence(
-        min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
+        min_seconds=settings.poll_min_seconds,
+        max_seconds=settings.poll_max_seconds,
+        prior_seconds=total,
+        start_seconds=start,
     )
     context = StepContext(
         store=store,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AliasChoices,
@@ -237,6 +237,12 @@ class Settings(BaseSettings):
         None,
         description="PEM private key of VIDGATE_C2PA_CERTIFICATE (EC P-256/384/521, Ed25519 or "
         "RSA); set both or neither.",
+    )
+    log_format: Literal["human", "json"] = Field(
+        "human",
+        description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
+        "(time, level, logger, message) or `json`, one object per line with the same facts as "
+        "fields.",
     )
 
     # Read under the SDK's own names, never with the VIDGATE_ prefix.

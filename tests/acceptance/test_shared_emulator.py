@@ -119,3 +119,6 @@ def test_a_job_survives_the_server_stopping(tmp_path: Path, serve: type[Served],
     assert job["status"] == "succeeded", job
     tasks = emulator_tasks(data)
     assert len(tasks) == 1 and tasks[0]["status"] == "SUCCEEDED", tasks
+    assert "running the emulator of" in second.output and "(1 task kept from before)" in (
+        second.output
+    )

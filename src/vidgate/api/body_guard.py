@@ -14,8 +14,8 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vidgate.api.errors import vidgate_error_response
 from vidgate.api.json_body import is_json_content_type, json_problems
+from vidgate.api.surface_errors import error_response_for
 from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
 __all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
@@ -31,7 +31,8 @@ def _streamed(path: str) -> bool:
 
 
 async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
-    await vidgate_error_response(exc)(scope, receive, send)
+    # Under /runway and /openai in that surface's shape, so its SDK raises its own class.
+    await error_response_for(scope["path"], exc)(scope, receive, send)
 
 
 def _bounded(receive: Receive, idle: float) -> Receive:

@@ -128,22 +128,30 @@ def worker_command(
 ) -> None:
     """Run the job worker as its own process (submit, poll, download, store; webhooks)."""
     import asyncio
+    import logging
     import signal
 
+    from vidgate.api.logging import configure_logging
     from vidgate.api.routes.webhooks import job_payload
     from vidgate.runtime import open_runtime
     from vidgate.settings import load_settings
 
     async def run() -> None:
-        async with open_runtime(load_settings()) as runtime:
+        settings = load_settings()
+        configure_logging(settings)
+        log = logging.getLogger("vidgate.worker")
+        async with open_runtime(settings) as runtime:
             name = await runtime.start_worker(concurrency=concurrency)
             await runtime.start_webhooks(job_payload)
             console.print(f"worker {name} running", highlight=False)
+            log.info("worker %s running", name)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             await stop.wait()
+            log.info("worker %s stopping: steps in flight finish first", name)
+        log.info("worker %s stopped", name)
 
     try:
         asyncio.run(run())

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vidgate.emulator.config import EmulatorConfig
-from vidgate.emulator.server import EmulatorServer
+from vidgate.emulator.server import EmulatorControl, EmulatorServer
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
 
@@ -98,6 +98,16 @@ class SharedEmulator:
             )
             self._watch.start()
         return self
+
+    def task_timings(self) -> tuple[float, float]:
+        """A new task's time before its progress moves (THROTTLED and PENDING) and its whole
+        time to the end, as the emulator's owner configured them: the poll cadence's prior."""
+        if self.server is not None:
+            knobs = self.server.state.config.public()
+        else:
+            knobs = EmulatorControl(self.base_url).get_config()
+        start = float(knobs["throttleSeconds"]) + float(knobs["pendingSeconds"])
+        return start, start + float(knobs["taskSeconds"])
 
     def stop(self) -> None:
         self._stop.set()

@@ -24,7 +24,7 @@ from vidgate.errors import Conflict, InternalError, RequestError
 from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
-from vidgate.jobs.versioned import PG_EVENT_LOCK, JobTable, event_data
+from vidgate.jobs.versioned import PG_EVENT_LOCK, JobTable, event_data, transitions
 
 __all__ = ["Admission", "CreatedJob", "JobCreation", "hash_request"]
 
@@ -210,6 +210,7 @@ class JobCreation(JobTable):
             if new.idempotency_key is not None:
                 by_key[key] = job  # a repeat later in this same batch
             outcomes.append(CreatedJob(job, existing=False))
+            transitions.info("job %s created", job.id, extra={"job": job})
         if rows:
             await self._insert_created(session, rows, events)
         return outcomes

@@ -9,6 +9,7 @@ resuming after id N never skips one. :class:`JobTable` is the base every part of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
@@ -23,7 +24,18 @@ from vidgate.errors import InternalError, NotFound
 from vidgate.jobs.models import Job, JobEvent
 from vidgate.jobs.status import Status
 
-__all__ = ["ORM_UPDATE", "PG_EVENT_LOCK", "JobChanges", "JobTable", "StaleJob", "event_data"]
+#: One line per job transition, rendered by vidgate.api.logging from the job in ``extra``.
+transitions = logging.getLogger("vidgate.jobs")
+
+__all__ = [
+    "ORM_UPDATE",
+    "PG_EVENT_LOCK",
+    "JobChanges",
+    "JobTable",
+    "StaleJob",
+    "event_data",
+    "transitions",
+]
 
 # Any constant: it only has to be the same in every vidgate process.
 PG_EVENT_LOCK = 0x76_67_65_76_65_6E_74  # "vgevent"
@@ -198,6 +210,14 @@ class JobTable:
         if event_type is None:
             if updated.status != before[0]:
                 event_type = "status"
+                level = logging.WARNING if updated.status is Status.FAILED else logging.INFO
+                transitions.log(
+                    level,
+                    "job %s %s",
+                    job_id,
+                    updated.status.value,
+                    extra={"job": updated, "previous": before[0].value},
+                )
             elif updated.progress != before[1]:
                 event_type = "progress"
         if event_type is not None:
