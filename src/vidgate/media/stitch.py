@@ -109,9 +109,10 @@ class _Sound:
         self.frames += frames
         return length
 
-    def add(self, source: str, field: str, frames: int) -> None:
-        """The sound under a segment's ``frames`` pictures."""
-        samples = segment_sound(source, field, self.seams.rate, self._length(frames))
+    def add(self, source: str, field: str, frames: int, skipped: int = 0) -> None:
+        """The sound under a segment's ``frames`` pictures, after its first ``skipped``."""
+        skip = round(skipped * self.seams.rate / self.fps)
+        samples = segment_sound(source, field, self.seams.rate, self._length(frames), skip)
         for packet in self.seams.add(samples):
             self.output.mux(packet)
 
@@ -310,7 +311,7 @@ def _reencode(
             if previous is None:
                 raise MediaRejected.single(field, "has no decodable picture")
             if sound is not None:
-                sound.add(source, field, written - before)
+                sound.add(source, field, written - before, overlap_frames if index else 0)
         assert previous is not None
         shortfall = 0 if math.isinf(wanted) else max(0, int(wanted) - written)
         if sound is not None and shortfall:

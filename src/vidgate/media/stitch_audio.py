@@ -58,10 +58,10 @@ def track_format(sources: list[str]) -> int | None:
     return None
 
 
-def segment_sound(source: str, field: str, rate: int, length: int) -> _Samples:
-    """Exactly ``length`` samples of the segment's sound at ``rate`` as (channels, samples)
-    float32: cut, or padded with silence (all silence when it has no sound track)."""
-    samples = _decoded(source, field, rate)
+def segment_sound(source: str, field: str, rate: int, length: int, skip: int = 0) -> _Samples:
+    """Exactly ``length`` samples of the segment's sound at ``rate``, from sample ``skip`` on,
+    as (channels, samples) float32: cut, or padded with silence (silence without a track)."""
+    samples = _decoded(source, field, rate)[:, skip:]
     if samples.shape[1] >= length:
         return samples[:, :length]
     return np.pad(samples, ((0, 0), (0, length - samples.shape[1])))
