@@ -22,6 +22,7 @@ from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
+from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
@@ -202,6 +203,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         ),
         internal_retry_limit=settings.internal_retry_limit,
         submit_concurrency=settings.submit_concurrency,
+        signing=_signing_identity(settings),
     )
     pipeline = Pipeline(context)
     step_queue = None
@@ -255,3 +257,10 @@ async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
     async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
+
+
+def _signing_identity(settings: Settings) -> SigningIdentity | None:
+    """The operator's C2PA certificate and key, which sign joined chains (None: unsigned)."""
+    if settings.c2pa_certificate is None or settings.c2pa_private_key is None:
+        return None
+    return SigningIdentity.from_files(settings.c2pa_certificate, settings.c2pa_private_key)
