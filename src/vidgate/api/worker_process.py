@@ -1,0 +1,35 @@
+"""``vidgate worker``: the job worker and the webhook dispatcher as their own process.
+
+It lives in the API package because a webhook's payload is the API's view of a job
+(:func:`vidgate.api.routes.webhooks.job_payload`): the CLI starts the process, the API knows the
+shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+from vidgate.api.routes.webhooks import job_payload
+from vidgate.runtime import open_runtime
+from vidgate.settings import load_settings
+
+__all__ = ["run_worker"]
+
+
+def run_worker(*, concurrency: int, echo: Callable[[str], None] = print) -> None:
+    """Run the worker and the webhook dispatcher until SIGINT or SIGTERM."""
+
+    async def run() -> None:
+        async with open_runtime(load_settings()) as runtime:
+            name = await runtime.start_worker(concurrency=concurrency)
+            await runtime.start_webhooks(job_payload)
+            echo(f"worker {name} running")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+    asyncio.run(run())
