@@ -4,17 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench bench-scale emulator clean install
+.PHONY: serve test lint typecheck unit bench bench-scale emulator clean install lock
 
 # The browser tests drive Debian's Chromium (never a downloaded one): installed once, if missing.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions in uv.lock (the ones CI tested); `make lock` refreshes the lock
+# after a change to pyproject.toml's dependencies. uv itself is pinned and installed by pip.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+
+$(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --locked --extra dev --inexact --quiet
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(UV) lock
 
 install: $(STAMP)
 
@@ -35,7 +43,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 test: lint typecheck $(CHROMIUM)
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

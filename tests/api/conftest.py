@@ -7,7 +7,6 @@ request rate limit is off unless a test turns it on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -20,13 +19,6 @@ from fastapi import FastAPI
 
 from vidgate.api.app import create_app
 from vidgate.settings import Settings
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("VIDGATE_", "RUNWAYML_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

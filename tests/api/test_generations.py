@@ -76,12 +76,11 @@ async def test_video_of_an_unfinished_job_is_404(api_factory: ApiFactory) -> Non
 
 async def test_wait_holds_the_answer_without_blocking_others(api: Api) -> None:
     await api.emulator(taskSeconds=1.5)
-    started = time.monotonic()
     waiting = asyncio.create_task(api.post("/v1/generations", params={"wait": 20}, json=T2V))
     await asyncio.sleep(0.3)
     quick = await api.get("/healthz")
     assert quick.status_code == 200
-    assert time.monotonic() - started < 1.5  # answered while the other request still waits
+    assert not waiting.done()  # answered while the other request still waits
     response = await waiting
     assert response.status_code == 200  # the job ended within the wait: a final answer
     assert response.json()["status"] == "succeeded"
@@ -93,7 +92,7 @@ async def test_wait_gives_up_after_the_wait(api_factory: ApiFactory) -> None:
     response = await api.post("/v1/generations", params={"wait": 0.5}, json=T2V)
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
-    assert 0.4 < time.monotonic() - started < 5
+    assert time.monotonic() - started >= 0.5  # it waited the whole wait, then answered
     too_long = await api.post("/v1/generations", params={"wait": 61}, json=T2V)
     assert too_long.status_code == 422
     assert too_long.json()["error"]["fields"][0]["path"] == "wait"

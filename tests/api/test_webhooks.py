@@ -463,7 +463,11 @@ async def test_a_delivery_that_never_succeeds_is_given_up(
     first = datetime.fromisoformat(delivery["attempts"][0]["startedAt"])
     last = datetime.fromisoformat(delivery["attempts"][-1]["startedAt"])
     assert (last - first).total_seconds() >= 1.0  # retried for the whole window
-    await asyncio.sleep(1.0)
+    # A later delivery that succeeds is the barrier: the dispatcher has run since it gave up.
+    receiver.script = []
+    later = await api.post("/v1/generations", json={**T2V, "webhookUrl": f"{receiver.base()}/up"})
+    later_job = await api.wait_done(later.json()["id"])
+    await wait_for(api, later_job["id"], lambda f: bool(f) and f[0]["status"] == "delivered")
     assert len(receiver.for_delivery(delivery["id"])) == count
 
 
@@ -473,8 +477,12 @@ async def test_jobs_without_a_webhook_make_no_deliveries(
     api: Api = await start()
     r = await api.post("/v1/generations", json=T2V)
     job = await api.wait_done(r.json()["id"])
-    await asyncio.sleep(0.5)
+    # A later job with a webhook is the barrier: once its delivery arrives, the first job's
+    # end has long been through the dispatcher too.
+    later = await api.post("/v1/generations", json={**T2V, "webhookUrl": f"{receiver.base()}/up"})
+    later_job = await api.wait_done(later.json()["id"])
+    await wait_for(api, later_job["id"], lambda f: bool(f) and f[0]["status"] == "delivered")
     assert await deliveries(api, job["id"]) == []
-    assert receiver.requests == []
+    assert {request.path for request in receiver.requests} == {"/up"}
     r = await api.get("/v1/generations/01NOSUCHJOB000000000000000/deliveries")
     assert r.status_code == 404
