@@ -15,13 +15,9 @@ import typer
 from vidgate.catalog import CostEstimate, Endpoint, Model, Priority, UseCase, get_catalog
 from vidgate.cli.defaults import duration_option, fill_defaults
 from vidgate.cli.output import Column, json_option, out, print_json, print_table, run
-from vidgate.errors import ValidationFailed
 
 __all__ = ["estimate_command", "models_command", "recommend_command"]
 
-# What estimate checks: the options it has. A prompt or an input image it cannot know.
-_ESTIMATED = ("model", "endpoint", "duration", "ratio", "segmentDurations", "")
-_STAND_IN_PROMPT = "estimate"
 
 
 def _cost_text(model: Model) -> str:
@@ -122,8 +118,6 @@ def price_as_generate(
     spec = model.endpoints.get(endpoint)
     body: dict[str, Any] = {"model": model.id}
     if spec is not None:
-        if "promptText" in spec.fields:
-            body["promptText"] = _STAND_IN_PROMPT
         ratio_field, duration_field = spec.fields.get("ratio"), spec.duration
         fill_defaults(
             body,
@@ -135,19 +129,8 @@ def price_as_generate(
             duration=duration,
         )
     wire_endpoint = str(body.pop("endpoint", endpoint.value))
-    try:
-        return price_request(wire_endpoint, body, catalog=catalog)
-    except ValidationFailed as exc:
-        ours = [p for p in exc.problems if p.path.split(".")[0].split("[")[0] in _ESTIMATED]
-        if ours or spec is None:
-            raise ValidationFailed(ours or exc.problems) from None
-    # Only fields estimate cannot know (an input image) are missing: price the length asked.
-    seconds = body.get("duration")
-    if not isinstance(seconds, int | float) and spec.duration is not None:
-        seconds = spec.duration.default
-    return catalog.estimate_cost(
-        model.id, duration=seconds if isinstance(seconds, int | float) else None, endpoint=endpoint
-    )
+    # The prompt and the inputs do not change the price: stand-ins take their place.
+    return price_request(wire_endpoint, body, catalog=catalog, inputs_optional=True)
 
 
 def _estimate_json(estimate: CostEstimate) -> dict[str, Any]:
