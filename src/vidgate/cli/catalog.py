@@ -19,7 +19,6 @@ from vidgate.cli.output import Column, json_option, out, print_json, print_table
 __all__ = ["estimate_command", "models_command", "recommend_command"]
 
 
-
 def _cost_text(model: Model) -> str:
     cps = model.credits_per_second
     if cps is None:
