@@ -6,10 +6,13 @@ Split by who must act, so every layer knows what to do with an error without ins
     ├── RequestError                  the caller's input; HTTP 4xx, never retried
     │   ├── ValidationFailed          one or more named field problems (422)
     │   ├── Unauthorized              no API key, or an unknown or revoked one (401)
+    │   ├── CrossOriginRefused        a state-changing request from a foreign browser origin (403)
     │   ├── NotFound                  no such job, upload or model for this caller (404)
+    │   ├── RequestTimeout            a request body that stopped arriving (408)
     │   ├── Conflict                  idempotency key reused with another body (409)
     │   ├── PayloadTooLarge           input over a size cap (413)
     │   ├── RangeNotSatisfiable       a byte range outside the file (416)
+    │   ├── MisdirectedRequest        a Host header this server does not answer to (421)
     │   ├── MediaRejected             a media URL or file refused by policy (422, names the field)
     │   ├── WebhookSignatureInvalid   a webhook whose signature or timestamp does not check (400)
     │   └── BudgetExceeded            a key's budget would be overspent (402)
@@ -34,9 +37,11 @@ __all__ = [
     "BudgetExceeded",
     "ConfigurationError",
     "Conflict",
+    "CrossOriginRefused",
     "FieldProblem",
     "InternalError",
     "MediaRejected",
+    "MisdirectedRequest",
     "NotFound",
     "OutputExpired",
     "PayloadTooLarge",
@@ -45,6 +50,7 @@ __all__ = [
     "RangeNotSatisfiable",
     "RateLimited",
     "RequestError",
+    "RequestTimeout",
     "SubmissionUncertain",
     "TransientFault",
     "Unauthorized",
@@ -104,6 +110,27 @@ class Unauthorized(RequestError):
 
     status_code = 401
     code = "unauthorized"
+
+
+class CrossOriginRefused(RequestError):
+    """A browser request from another origin that would change state (CSRF, DNS rebinding)."""
+
+    status_code = 403
+    code = "cross_origin_refused"
+
+
+class RequestTimeout(RequestError):
+    """The client stopped sending its request body."""
+
+    status_code = 408
+    code = "request_timeout"
+
+
+class MisdirectedRequest(RequestError):
+    """A ``Host`` this server does not answer to (a rebound DNS name, say)."""
+
+    status_code = 421
+    code = "misdirected_request"
 
 
 class NotFound(RequestError):

@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, get_catalog
+from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
@@ -68,8 +69,12 @@ class Runtime:
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start_worker(self, *, concurrency: int = 64) -> str:
-        """Run job steps in this process (``vidgate serve`` does by default); the worker's name."""
+    async def start_worker(self, *, concurrency: int | None = None) -> str:
+        """Run job steps in this process (``vidgate serve`` does by default); the worker's name.
+
+        ``concurrency`` defaults to ``VIDGATE_WORKER_CONCURRENCY``.
+        """
+        concurrency = concurrency or self.settings.worker_concurrency
         if self._tasks:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.
@@ -171,7 +176,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         ),
     )
     step_queue = None
-    if engine.dialect.name == "postgresql":
+    if not is_sqlite(engine):
         timings = QueueTimings.from_lease(settings.lease_seconds)
         step_queue = StepQueue(
             database_url,

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidgate.errors import ConfigurationError
 
-__all__ = ["Settings", "get_settings", "load_settings"]
+__all__ = ["DEFAULTS", "Settings", "get_settings", "load_settings"]
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `vidgate serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `vidgate serve` listens on.")
     # NoDecode: the environment gives "a.com,b.com", not JSON.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the API answers to besides loopback names, the bound address "
+        "and the address a connection arrived on (comma separated; `*.example.com` for "
+        "subdomains, `*` for any). Other Host headers: 421.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins (`https://app.example.com`, comma separated) that may "
+        "send state-changing requests and get CORS headers; the API's own origin always may. "
+        "Others: 403.",
+    )
     media_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Hosts whose https URLs are accepted in media fields (comma separated); "
@@ -92,11 +104,29 @@ class Settings(BaseSettings):
         description="Upstream create calls a worker keeps in flight at once (each is a window "
         "in which a crash leaves the outcome unknown).",
     )
+    worker_concurrency: int = Field(
+        64,
+        ge=1,
+        description="Job steps one worker runs at once (`vidgate serve`'s own worker and "
+        "`vidgate worker`; `--concurrency` overrides it for the latter).",
+    )
     lease_seconds: float = Field(
         30.0,
         gt=0,
         description="How long a worker's claim on a job lasts without a heartbeat; a dead "
         "worker's jobs are taken over after it.",
+    )
+    link_secret: SecretStr | None = Field(
+        None,
+        description="Secret that signs vidgate's public links (output URLs of the Runway and "
+        "OpenAI surfaces, upload slots); unset: one made once and kept in DATA_DIR/link-secret. "
+        "Set the same value on every API server that shares a database.",
+    )
+    output_link_seconds: float = Field(
+        7 * 86400.0,
+        gt=0,
+        description="How long a signed output URL handed out by /runway stays valid (Runway's "
+        "own last 24-48 h).",
     )
     webhook_secret: SecretStr | None = Field(
         None,
@@ -178,11 +208,18 @@ class Settings(BaseSettings):
         description="Runway API base URL, as the official SDK reads it.",
     )
 
-    @field_validator("media_allowed_hosts", mode="before")
+    @field_validator("media_allowed_hosts", "allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [h.strip().lower().rstrip(".") for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().lower().rstrip("/") for o in value.split(",") if o.strip()]
         return value
 
     @field_validator("webhook_allowed_ports", mode="before")
@@ -215,6 +252,11 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.data_dir / "media").resolve().as_uri()
+
+
+#: Every setting at its declared default, whatever the environment says: what constructors of
+#: stores and workers default to, so that no default is written twice.
+DEFAULTS = Settings.model_construct()
 
 
 def load_settings(**overrides: object) -> Settings:

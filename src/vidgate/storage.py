@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -39,6 +39,7 @@ from obstore.exceptions import (
 from obstore.store import LocalStore, MemoryStore, ObjectStore
 from obstore.store import from_url as store_from_url
 
+from vidgate.clock import utcnow
 from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, TransientFault
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ class Storage:
 
     async def cleanup_temporary(self, older_than: timedelta, *, now: datetime | None = None) -> int:
         """Remove temporary objects left by saves older than ``older_than``; returns how many."""
-        cutoff = (now or datetime.now(UTC)) - older_than
+        cutoff = (now or utcnow()) - older_than
         if self._root is not None:
             return await asyncio.to_thread(_cleanup_local, self._root / TEMP_PREFIX, cutoff)
         stale: list[str] = []

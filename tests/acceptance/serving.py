@@ -12,6 +12,15 @@ from pathlib import Path
 
 VIDGATE = str(Path(sys.executable).parent / "vidgate")
 
+#: A job that is quick to render: the shortest gen4.5 text to video.
+T2V = {
+    "endpoint": "text_to_video",
+    "model": "gen4.5",
+    "promptText": "a lighthouse at dusk",
+    "ratio": "1280:720",
+    "duration": 2,
+}
+
 
 def vidgate_env(data_dir: Path, task_seconds: float = 1.5, **extra: str) -> dict[str, str]:
     """No VIDGATE_*/RUNWAYML_* from outside (so: emulator mode), short emulated tasks."""

@@ -20,20 +20,26 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidgate.api.auth import Authenticator
+from vidgate.api.body_guard import BodyGuard
+from vidgate.api.browser_guard import BrowserGuard
 from vidgate.api.deps import ApiContext
-from vidgate.api.errors import install_error_handlers, vidgate_error_response
+from vidgate.api.errors import install_error_handlers
+from vidgate.api.links import LinkSigner, load_link_secret
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
+from vidgate.api.routes.openai import router as openai_router
+from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
 from vidgate.api.routes.web import router as web_router
 from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
-from vidgate.errors import PayloadTooLarge
+from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.media.url_policy import Resolver
 from vidgate.runtime import Runtime, open_runtime
@@ -49,7 +55,6 @@ log = logging.getLogger("vidgate.api")
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
 
-_UNCAPPED_PATHS = frozenset({"/v1/uploads"})  # streams its own body under its own cap
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 64 * 1024 * 1024
 
@@ -93,6 +98,9 @@ def create_app(
                 resolver=resolver,
                 client_factory=media_client_factory,
             )
+            webhook_policy = WebhookUrlPolicy(
+                settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+            )
             app.state.ctx = ApiContext(
                 runtime=runtime,
                 keys=keys,
@@ -104,9 +112,16 @@ def create_app(
                 metrics=ApiMetrics(),
                 media=media,
                 worker=worker,
-                webhooks=WebhookUrlPolicy(
-                    settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                webhooks=webhook_policy,
+                intake=GenerationIntake(
+                    store=runtime.store,
+                    catalog=runtime.catalog,
+                    media=media,
+                    webhooks=webhook_policy,
+                    provider_health=runtime.provider_health,
+                    job_submitted=runtime.job_submitted,
                 ),
+                links=LinkSigner(load_link_secret(runtime.settings)),
             )
             if worker:
                 await runtime.start_worker()
@@ -140,18 +155,25 @@ def create_app(
         models_router,
         usage_router,
         health_router,
+        outputs_router,
+        runway_router,
+        openai_router,
         web_router,
     ):
         app.include_router(router)
     install_error_handlers(app)
+    # Inside the request id and metrics (so refusals carry and count them), outside the routes.
+    app.add_middleware(BodyGuard)
+    app.add_middleware(BrowserGuard)
     app.add_middleware(RequestMiddleware)
     return app
 
 
 class RequestMiddleware:
-    """Per request: an id (``X-Request-ID``), the request counter, and the JSON body cap.
+    """Per request: an id (``X-Request-ID``) and the request counter.
 
-    A 413 sent before the body was read ends the connection (``Connection: close``): the rest
+    A 413 (from :class:`~vidgate.api.body_guard.BodyGuard` or the upload route) sent before the
+    body was read ends the connection (``Connection: close``): the rest
     is never read. The answer's bytes are sent at once, but the connection is closed only after
     reading on for a moment (at most :data:`_LINGER_SECONDS` and :data:`_LINGER_BYTES`): closing
     a socket with unread input resets it, and the reset could destroy the answer before a client
@@ -198,55 +220,12 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if ctx is not None and scope["path"] not in _UNCAPPED_PATHS:
-                cap = ctx.runtime.settings.json_body_max_bytes
-                capped = await self._capped(scope, receive, send_with_id, cap)
-                if capped is None:
-                    return
-                receive = capped
             await self.app(scope, receive, send_with_id)
         finally:
             if ctx is not None:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 ctx.metrics.requests.labels(scope["method"], template, str(status)).inc()
-
-    @staticmethod
-    async def _capped(scope: Scope, receive: Receive, send: Send, cap: int) -> Receive | None:
-        """``receive`` itself when the body is declared small; a replay of a read body when it
-        has no length; None when too large (the 413 is already sent)."""
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        too_large = PayloadTooLarge(f"request bodies may be at most {cap} bytes")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > cap:
-                await _send_error(too_large, scope, receive, send)
-                return None
-            return receive
-        if headers.get(b"transfer-encoding") is None:
-            return receive
-        messages: list[Message] = []
-        total = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            total += len(message.get("body", b""))
-            if total > cap:
-                await _send_error(too_large, scope, receive, send)
-                return None
-            if not message.get("more_body", False):
-                break
-        replay = iter(messages)
-
-        async def replaying() -> Message:
-            try:
-                return next(replay)
-            except StopIteration:
-                return await receive()
-
-        return replaying
 
 
 async def _linger(receive: Receive) -> None:
@@ -261,8 +240,3 @@ async def _linger(receive: Receive) -> None:
                 dropped += len(message.get("body", b""))
                 if not message.get("more_body", False):
                     return
-
-
-async def _send_error(exc: PayloadTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
-    response = vidgate_error_response(exc)
-    await response(scope, receive, send)

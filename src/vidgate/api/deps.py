@@ -9,10 +9,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vidgate.api.auth import Authenticator, Caller
+from vidgate.api.links import LinkSigner
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
 from vidgate.errors import InternalError, RateLimited
+from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.runtime import Runtime
 from vidgate.tenancy.keys import KeyStore
@@ -42,6 +44,10 @@ class ApiContext:
     worker: bool
     #: Checks webhook URLs; its ``store`` holds targets and deliveries.
     webhooks: WebhookUrlPolicy
+    #: Makes new jobs: every surface's create goes through it.
+    intake: GenerationIntake
+    #: Signs and checks public links (output URLs, upload slots).
+    links: LinkSigner
 
 
 async def get_context(request: Request) -> ApiContext:

@@ -8,7 +8,6 @@ address, the app requires a key on every request even if all keys are later revo
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from collections.abc import Callable
 import uvicorn
 
 from vidgate.api.app import create_app
+from vidgate.api.browser_guard import is_loopback
 from vidgate.errors import ConfigurationError
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
@@ -23,17 +23,6 @@ from vidgate.settings import Settings, load_settings
 __all__ = ["count_active_keys", "is_loopback", "serve"]
 
 log = logging.getLogger("vidgate.api")
-
-
-def is_loopback(host: str) -> bool:
-    """True for an address (or the name ``localhost``) that only this machine can reach."""
-    host = host.strip().strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def count_active_keys(settings: Settings) -> int:

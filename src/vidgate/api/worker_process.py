@@ -18,7 +18,7 @@ from vidgate.settings import load_settings
 __all__ = ["run_worker"]
 
 
-def run_worker(*, concurrency: int, echo: Callable[[str], None] = print) -> None:
+def run_worker(*, concurrency: int | None = None, echo: Callable[[str], None] = print) -> None:
     """Run the worker and the webhook dispatcher until SIGINT or SIGTERM."""
 
     async def run() -> None:

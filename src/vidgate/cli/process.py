@@ -33,8 +33,8 @@ def serve_command(
 
 
 def worker_command(
-    concurrency: int = typer.Option(
-        64, envvar="VIDGATE_WORKER_CONCURRENCY", help="Job steps run at once."
+    concurrency: int | None = typer.Option(
+        None, min=1, help="Job steps run at once; default: VIDGATE_WORKER_CONCURRENCY (64)."
     ),
 ) -> None:
     """Run the job worker as its own process (submit, poll, download, store; webhooks)."""

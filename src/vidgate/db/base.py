@@ -16,6 +16,8 @@ from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, MetaData, T
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
+from vidgate.db.dialect import is_sqlite
+
 __all__ = ["Base", "BigId", "Json", "UTCDateTime", "new_job_id"]
 
 # Crockford's base32: no I, L, O, U; sorts in the same order as the numbers it encodes.
@@ -57,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value!r}: vidgate stores aware UTC times only")
         value = value.astimezone(UTC)
         # SQLite compares these as text: keep one format, without an offset.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if is_sqlite(dialect) else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

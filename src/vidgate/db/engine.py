@@ -10,14 +10,12 @@ in the event loop rather than in SQLite's busy handler.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, event, make_url
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from vidgate.db.dialect import write_lock
 from vidgate.errors import ConfigurationError
 
 __all__ = [
@@ -34,10 +33,8 @@ __all__ = [
     "WRITE_OPTION",
     "Transactions",
     "create_engine",
-    "is_sqlite",
     "normalize_url",
     "pool_limits",
-    "write_lock",
 ]
 
 #: How long a SQLite writer waits for another process's write lock before giving up.
@@ -55,8 +52,6 @@ _DRIVERS = {
     "sqlite+pysqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
-
-_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -119,7 +114,8 @@ class Transactions:
     """Read and write transactions on one engine: what every table's store opens its work with.
 
     A write transaction starts with ``BEGIN IMMEDIATE`` on SQLite and is taken under the
-    process's write lock (:func:`write_lock`); both commit on success and roll back on error.
+    process's write lock (:func:`~vidgate.db.dialect.write_lock`); both commit on success and
+    roll back on error.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -138,24 +134,6 @@ class Transactions:
     async def writing(self) -> AsyncIterator[AsyncSession]:
         async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
-
-
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def write_lock(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[Any]:
-    """What a writer of this process holds around a write transaction.
-
-    SQLite: one asyncio lock per engine (SQLite has one writer at a time anyway).
-    PostgreSQL: nothing; row locks do the work.
-    """
-    if not is_sqlite(engine):
-        return contextlib.nullcontext()
-    lock = _write_locks.get(engine.sync_engine)
-    if lock is None:
-        lock = _write_locks[engine.sync_engine] = asyncio.Lock()
-    return lock
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:

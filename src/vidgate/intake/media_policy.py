@@ -28,7 +28,6 @@ import re
 import socket
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, MediaRejected, PayloadTooLarge, ValidationFailed
 from vidgate.media.url_policy import (
     Resolver,
@@ -64,10 +64,6 @@ _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 def _scheme(uri: str) -> str:
     return uri.split(":", 1)[0].lower() if ":" in uri else ""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def set_at(body: dict[str, Any], path: str, value: Any) -> None:
@@ -185,7 +181,7 @@ class MediaPolicy:
         if not media:
             return []
         records = await self.uploads.find_by_uris(m.uri for m in media)
-        now = _utcnow()
+        now = utcnow()
         problems: list[FieldProblem] = []
         for item in media:
             record = records.get(item.uri)

@@ -26,14 +26,15 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate import jobs as procrastinate_jobs
 from sqlalchemy import bindparam, make_url, text
 
+from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES
 from vidgate.jobs.store import JobStore, StaleJob
@@ -142,7 +143,7 @@ class StepQueue:
 
     async def schedule(self, job_id: str, at: datetime | None = None, *, priority: int = 0) -> None:
         """Run the job's next step at ``at`` (default now), or sooner if one already waits."""
-        at = at or datetime.now(UTC)
+        at = at or utcnow()
         deferrer = self.app.configure_task(
             STEP_TASK,
             queue=QUEUE,
@@ -188,7 +189,7 @@ class StepQueue:
         job = await self.store.get_job(job_id)
         if job.status.is_terminal:
             return
-        now = datetime.now(UTC)
+        now = utcnow()
         if job.next_run_at is not None and _aware(job.next_run_at) > now + timedelta(seconds=1):
             # Deferred too early (a recovered step): wait for the time the job asked for.
             await self.schedule(job.id, _aware(job.next_run_at))
@@ -234,7 +235,7 @@ class StepQueue:
 
     async def _orphans(self, *, limit: int = 500) -> list[str]:
         # A grace period lets an API process finish deferring the job it has just stored.
-        cutoff = datetime.now(UTC) - timedelta(seconds=ORPHAN_GRACE_SECONDS)
+        cutoff = utcnow() - timedelta(seconds=ORPHAN_GRACE_SECONDS)
         active = [status.value for status in ACTIVE_STATUSES]
         async with self.store.engine.connect() as connection:
             rows = await connection.scalars(
@@ -245,5 +246,5 @@ class StepQueue:
 
 def _aware(value: datetime | None) -> datetime:
     if value is None:
-        return datetime.now(UTC)
+        return utcnow()
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -22,19 +22,22 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
-from vidgate.db.engine import Transactions, is_sqlite
+from vidgate.db.dialect import advisory_key, advisory_lock, claim_due, for_update
+from vidgate.db.engine import Transactions
 from vidgate.errors import Conflict, InternalError, NotFound, RequestError, ValidationFailed
 from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Attempt, Job, JobEvent
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
+from vidgate.settings import DEFAULTS
 
 __all__ = [
     "CreatedJob",
@@ -48,8 +51,8 @@ __all__ = [
 
 # Any constant: it only has to be the same in every vidgate process.
 _PG_EVENT_LOCK = 0x76_67_65_76_65_6E_74  # "vgevent"
-# Prefix of the advisory lock key per model that begin_submission holds (hashed with the model).
-_PG_SUBMIT_LOCK = b"vidgate-submit:"
+# The advisory lock begin_submission holds per model: this prefix and the model, hashed.
+_SUBMIT_LOCK = "vidgate-submit:"
 _CURSOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _ORM_UPDATE = {"synchronize_session": False, "populate_existing": True}
 
@@ -143,10 +146,6 @@ def hash_request(endpoint: str, request: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _event_data(job: Job) -> dict[str, Any]:
     data: dict[str, Any] = {
         "status": job.status.value,
@@ -224,7 +223,6 @@ class JobStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._sqlite = is_sqlite(engine)
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
@@ -239,19 +237,15 @@ class JobStore:
     async def _lock_row(self, session: AsyncSession, job_id: str) -> Job | None:
         # SQLite's BEGIN IMMEDIATE already excludes other writers; PostgreSQL locks the row.
         stmt = select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
-        if not self._sqlite:
-            # NO KEY UPDATE: inserts of attempts and events referencing the job are not blocked.
-            stmt = stmt.with_for_update(key_share=True)
+        # NO KEY UPDATE: inserts of attempts and events referencing the job are not blocked.
+        stmt = for_update(stmt, session, key_share=True)
         return (await session.scalars(stmt)).one_or_none()
 
     async def _append_event(
         self, session: AsyncSession, job: Job, type_: str, now: datetime
     ) -> None:
-        if not self._sqlite:
-            # Held until commit: event ids become visible in the order they were allocated.
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
-            )
+        # Held until commit: event ids become visible in the order they were allocated.
+        await advisory_lock(session, _PG_EVENT_LOCK)
         session.add(
             JobEvent(
                 job_id=job.id, owner=job.owner, type=type_, data=_event_data(job), created_at=now
@@ -290,7 +284,7 @@ class JobStore:
         Concurrent calls share one transaction (:mod:`vidgate.jobs.group_commit`); each still
         gets its own answer, and its own error.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         new = _NewJob(
             endpoint=endpoint,
             model=model,
@@ -377,11 +371,8 @@ class JobStore:
         SQL (the returned ``Job`` objects are snapshots that no session tracks, as elsewhere).
         """
         await session.execute(insert(Job), rows)
-        if not self._sqlite:
-            # Held until commit: event ids become visible in the order they were allocated.
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
-            )
+        # Held until commit: event ids become visible in the order they were allocated.
+        await advisory_lock(session, _PG_EVENT_LOCK)
         await session.execute(insert(JobEvent), events)
 
     @staticmethod
@@ -464,7 +455,7 @@ class JobStore:
         *,
         now: datetime | None = None,
         limit: int = 10,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = DEFAULTS.lease_seconds,
     ) -> list[Job]:
         """Lease up to ``limit`` due jobs to ``worker_id``, oldest due first.
 
@@ -472,41 +463,19 @@ class JobStore:
         job gets ``lease_owner=worker_id``, ``lease_expires_at=now + lease_seconds`` and a new
         version. Two concurrent claimers never receive the same job.
         """
-        now = now or _utcnow()
-        due = (
-            select(Job.id)
-            .where(
-                Job.status.in_(list(ACTIVE_STATUSES)),
-                Job.next_run_at <= now,
-                or_(Job.lease_expires_at.is_(None), Job.lease_expires_at <= now),
-            )
-            .order_by(Job.next_run_at, Job.id)
-            .limit(limit)
-        )
-        chosen: ColumnElement[bool]
-        if self._sqlite:
-            # The write lock is taken at BEGIN IMMEDIATE: nobody else can claim in between.
-            chosen = Job.id.in_(due.scalar_subquery())
-        else:
-            # Rows another claimer has locked are skipped, not waited for.
-            locked = due.with_for_update(skip_locked=True, key_share=True).cte("due")
-            chosen = Job.id == locked.c.id
-        stmt = (
-            update(Job)
-            .where(chosen)
-            .values(
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                version=Job.version + 1,
-                updated_at=now,
-            )
-            .returning(Job)
-            .execution_options(**_ORM_UPDATE)
-        )
+        now = now or utcnow()
         async with self._writing() as session:
-            jobs = list(await session.scalars(stmt))
-        jobs.sort(key=lambda job: (job.next_run_at, job.id))
-        return jobs
+            return await claim_due(
+                session,
+                Job,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                due_at=Job.next_run_at,
+                where=[Job.status.in_(list(ACTIVE_STATUSES))],
+                values={"version": Job.version + 1},
+            )
 
     async def update_job(
         self,
@@ -530,7 +499,7 @@ class JobStore:
         progress = changes.get("progress")
         if progress is not None and not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress {progress} is outside 0..1")
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             return await self._compare_and_set(session, job_id, expected_version, now, changes)
 
@@ -610,7 +579,7 @@ class JobStore:
         """
         if not job_ids:
             return 0
-        now = now or _utcnow()
+        now = now or utcnow()
         stmt = (
             update(Job)
             .where(Job.id.in_(list(job_ids)), Job.lease_owner == worker_id)
@@ -659,12 +628,9 @@ class JobStore:
         ``admit`` allows. Returns the moved job and None, or the unchanged job and the reason.
         ``estimated_credits``, if given, is stored with the move.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
-            if not self._sqlite:
-                digest = hashlib.sha256(_PG_SUBMIT_LOCK + job.model.encode()).digest()
-                key = int.from_bytes(digest[:8], "big", signed=True)
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            await advisory_lock(session, advisory_key(_SUBMIT_LOCK + job.model))
             active = await session.scalar(
                 select(func.count())
                 .select_from(Job)
@@ -717,7 +683,7 @@ class JobStore:
         its version bumped, so the worker holding it notices at its next compare-and-set.
         A finished job is returned unchanged.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             job = await self._lock_row(session, job_id)
             if job is None or (owner is not None and job.owner != owner):
@@ -772,7 +738,7 @@ class JobStore:
         Call it before the upstream create call (``task_id=None``), then again with the
         task id once known: after a crash, an attempt without a task id is the one to reconcile.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             attempt = await session.get(Attempt, (job_id, number))
             if attempt is None:
@@ -800,7 +766,7 @@ class JobStore:
         now: datetime | None = None,
     ) -> Attempt:
         """Close attempt ``number`` with its outcome; NotFound if it was never recorded."""
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             attempt = await session.get(Attempt, (job_id, number))
             if attempt is None:

@@ -25,6 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import URL, Connection, MetaData, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from vidgate.db.dialect import advisory_lock, is_sqlite
 from vidgate.db.engine import WRITE_OPTION, create_engine
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
@@ -102,11 +103,9 @@ async def upgrade_database(url: str | URL | AsyncEngine, revision: str = "head")
         async with engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})
             async with conn.begin():
-                if conn.dialect.name == "postgresql":
+                if not is_sqlite(conn):
                     # Two processes migrating at once: the second waits, then finds nothing to do.
-                    await conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-                    )
+                    await advisory_lock(conn, _PG_MIGRATION_LOCK)
                     await _create_step_queue_schema(conn)
                 await conn.run_sync(_upgrade, revision)
     except CommandError as exc:

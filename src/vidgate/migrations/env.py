@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from vidgate.db.dialect import is_sqlite
 from vidgate.migrations import include_name
 from vidgate.migrations import target_metadata as _target_metadata
 
@@ -28,7 +29,7 @@ else:
         target_metadata=target_metadata,
         include_name=include_name,
         # SQLite cannot ALTER most things: Alembic copies the table instead.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=is_sqlite(connection),
         compare_type=True,
     )
     with context.begin_transaction():

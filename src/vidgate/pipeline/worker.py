@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.errors import (
     MediaRejected,
     NotFound,
@@ -45,15 +46,13 @@ from vidgate.provider.base import Provider, TaskSnapshot, TaskStatus
 from vidgate.provider.limits import ProviderLimits
 from vidgate.requests.chain_plan import CHAIN_ENDPOINT
 from vidgate.requests.generation import GenerationRequest, validate_request
+from vidgate.settings import DEFAULTS
 from vidgate.storage import Storage, StoredObject
 
 __all__ = ["FailureCode", "Pipeline", "Worker", "classify_failure"]
 
 log = logging.getLogger("vidgate.pipeline.worker")
 
-# A claim lasts this long unless the worker's heartbeat renews it; a dead worker's jobs are
-# claimable again once it runs out.
-LEASE_SECONDS = 30.0
 # Downloads that fail for a passing reason are tried this many times before the job fails.
 DOWNLOAD_ATTEMPTS = 5
 DEFAULT_TIMEOUT_FACTOR = 10.0  # a job may take this many times its model's expected run time
@@ -79,10 +78,6 @@ def classify_failure(code: str | None) -> str:
     return "final"  # SAFETY.*, INPUT_PREPROCESSING.*, ASSET.INVALID, unknown codes
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; every time vidgate stores is UTC.
     if value is not None and value.tzinfo is None:
@@ -99,10 +94,10 @@ class Pipeline:
     storage: Storage
     catalog: Catalog
     cadence: PollCadence
-    internal_retry_limit: int = 2
+    internal_retry_limit: int = DEFAULTS.internal_retry_limit
     # Creates in flight at once: each one is a window in which a crash leaves an outcome unknown.
-    submit_concurrency: int = 4
-    clock: Callable[[], datetime] = _utcnow
+    submit_concurrency: int = DEFAULTS.submit_concurrency
+    clock: Callable[[], datetime] = utcnow
     #: The provider's tier limits, kept before each create (None: read from ``provider``).
     provider_limits: ProviderLimits | None = None
     #: Called with a job id when a step makes another job due now (a chain's next segment, a
@@ -502,9 +497,11 @@ class Worker:
         pipeline: Pipeline,
         *,
         worker_id: str | None = None,
-        concurrency: int = 64,
+        concurrency: int = DEFAULTS.worker_concurrency,
         idle_seconds: float = 0.25,
-        lease_seconds: float = LEASE_SECONDS,
+        # A claim lasts this long unless the heartbeat renews it; then a dead worker's jobs are
+        # claimable again.
+        lease_seconds: float = DEFAULTS.lease_seconds,
     ) -> None:
         self.pipeline = pipeline
         self.worker_id = worker_id or default_worker_id()

@@ -34,19 +34,20 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from sqlalchemy import Enum, Integer, String, Text, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vidgate.clock import utcnow
 from vidgate.db.base import Base
-from vidgate.db.engine import Transactions, is_sqlite
+from vidgate.db.dialect import for_update, insert_or_ignore
+from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
 from vidgate.jobs.models import NO_OWNER, Job
 from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
@@ -76,10 +77,6 @@ _WRITE_EVERY = timedelta(seconds=1.0)
 _ERROR_CHARS = 500
 
 Outcome = Literal["success", "failure"]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class CircuitState(StrEnum):
@@ -254,7 +251,7 @@ class ProviderHealth:
         *,
         provider: str = "runway",
         policy: CircuitPolicy | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.provider = provider
         self.policy = policy or CircuitPolicy()
@@ -385,19 +382,15 @@ class ProviderHealth:
     async def _write(self, move: Callable[[Circuit], Circuit]) -> None:
         """Apply ``move`` to the stored row, locked, so that every process's outcomes count."""
         now = self.clock()
-        insert = sqlite.insert if is_sqlite(self._engine) else postgresql.insert
-        missing = (
-            insert(ProviderHealthRow)
-            .values(provider=self.provider, state=CircuitState.CLOSED, failures=0, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["provider"])
-        )
-        stmt = (
+        missing = insert_or_ignore(
+            ProviderHealthRow, self._engine, index_elements=["provider"]
+        ).values(provider=self.provider, state=CircuitState.CLOSED, failures=0, updated_at=now)
+        stmt = for_update(
             select(ProviderHealthRow)
             .where(ProviderHealthRow.provider == self.provider)
-            .execution_options(populate_existing=True)
+            .execution_options(populate_existing=True),
+            self._engine,
         )
-        if not is_sqlite(self._engine):
-            stmt = stmt.with_for_update()  # SQLite: BEGIN IMMEDIATE already excludes writers
         async with self._writing() as session:
             row = (await session.scalars(stmt)).one_or_none()
             if row is None:  # the first write ever (another process may be making it too)

@@ -18,30 +18,23 @@ the read is tried again after a short pause.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from vidgate.clock import utcnow
+from vidgate.db.cache import ReadThrough
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import JobStore, SubmitSlots
 from vidgate.provider.base import ModelLimits, Organization, Provider
+from vidgate.settings import DEFAULTS
 
-__all__ = ["DEFAULT_REFRESH_SECONDS", "DEFAULT_RETRY_SECONDS", "ProviderLimits", "Waiting"]
+__all__ = ["ProviderLimits", "Waiting"]
 
 log = logging.getLogger("vidgate.provider.limits")
-
-#: How old a snapshot of the organization may get before it is read again.
-DEFAULT_REFRESH_SECONDS = 60.0
-#: How soon a job waiting for a concurrency slot is looked at again.
-DEFAULT_RETRY_SECONDS = 5.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Waiting(NamedTuple):
@@ -51,39 +44,63 @@ class Waiting(NamedTuple):
     retry_at: datetime
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What one read of the organization left: its answer (or the last good one) and when."""
+
+    organization: Organization | None
+    #: When ``organization`` was read; None before any read succeeded.
+    read_at: datetime | None
+    #: When this read was made, and whether it failed (then it is kept only briefly).
+    checked_at: datetime
+    failed: bool = False
+
+
 @dataclass
 class ProviderLimits:
     """A cached view of the provider's tier limits, and the gate every create passes."""
 
     provider: Provider
-    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
-    retry_seconds: float = DEFAULT_RETRY_SECONDS
-    clock: Callable[[], datetime] = _utcnow
-    _snapshot: Organization | None = field(default=None, init=False)
-    _read_at: datetime | None = field(default=None, init=False)
-    _next_read: datetime | None = field(default=None, init=False)
-    _reading: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    #: How old a snapshot of the organization may get before it is read again.
+    refresh_seconds: float = DEFAULTS.provider_limits_refresh_seconds
+    #: How soon a job waiting for a concurrency slot is looked at again.
+    retry_seconds: float = DEFAULTS.provider_limit_retry_seconds
+    clock: Callable[[], datetime] = utcnow
+    _cache: ReadThrough[None, _Snapshot] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._cache = ReadThrough(self._keep_seconds, clock=self.clock)
+
+    def _keep_seconds(self, snapshot: _Snapshot) -> float:
+        # After a failure, try again soon rather than at every create.
+        return min(self.refresh_seconds, 10.0) if snapshot.failed else self.refresh_seconds
 
     async def organization(self) -> tuple[Organization | None, datetime | None]:
         """The snapshot and when it was read, read again if older than ``refresh_seconds``."""
-        if self._next_read is None or self.clock() >= self._next_read:
-            async with self._reading:
-                if self._next_read is None or self.clock() >= self._next_read:
-                    await self._read()
-        return self._snapshot, self._read_at
+        snapshot = await self._cache.get(None, self._read)
+        return snapshot.organization, snapshot.read_at
 
-    async def _read(self) -> None:
+    def _next_read(self, now: datetime) -> datetime:
+        snapshot = self._cache.last(None)
+        if snapshot is None:
+            return now
+        return snapshot.checked_at + timedelta(seconds=self._keep_seconds(snapshot))
+
+    async def _read(self) -> _Snapshot:
         started = self.clock()
         try:
-            snapshot = await self.provider.organization()
+            organization = await self.provider.organization()
         except VidgateError as exc:
-            # Keep what we had; try again soon rather than at every create.
+            # Keep what we had.
             log.warning("could not read the provider's tier limits: %s", exc)
-            pause = min(self.refresh_seconds, 10.0)
-            self._next_read = started + timedelta(seconds=pause)
-            return
-        self._snapshot, self._read_at = snapshot, started
-        self._next_read = started + timedelta(seconds=self.refresh_seconds)
+            last = self._cache.last(None)
+            return _Snapshot(
+                last.organization if last else None,
+                last.read_at if last else None,
+                checked_at=started,
+                failed=True,
+            )
+        return _Snapshot(organization, started, checked_at=started)
 
     async def model_limits(self, model: str) -> ModelLimits | None:
         """The tier limits of ``model`` as last read; None when unknown."""
@@ -139,7 +156,7 @@ class ProviderLimits:
             return moved, None
         if daily_full:
             # Generations leave the rolling window over time: the next snapshot tells.
-            retry_at = max((self._next_read or now), now + timedelta(seconds=self.retry_seconds))
+            retry_at = max(self._next_read(now), now + timedelta(seconds=self.retry_seconds))
         else:
             retry_at = now + timedelta(seconds=self.retry_seconds)
         return moved, Waiting(reason, retry_at)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.clock import utcnow
+from vidgate.db.dialect import for_update
 from vidgate.db.engine import Transactions
 from vidgate.errors import BudgetExceeded, NotFound, ValidationFailed
 from vidgate.jobs.models import NO_OWNER
@@ -44,10 +46,6 @@ _EPSILON = 1e-6
 
 #: What :meth:`~vidgate.jobs.store.JobStore.create_job` calls inside its transaction.
 Reservation = Callable[[AsyncSession, datetime], Awaitable[None]]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _credits(value: float) -> str:
@@ -169,9 +167,8 @@ def budget_reservation(
 async def _hold_budget(session: AsyncSession, owner: str, now: datetime) -> _HeldBudget | None:
     """``owner``'s budget and standing, locked for the transaction; None without a limit."""
     stmt = select(Budget).where(Budget.key_id == owner).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name != "sqlite":
-        # The per-key lock: held until the jobs are committed, so the next request sees them.
-        stmt = stmt.with_for_update()
+    # The per-key lock: held until the jobs are committed, so the next request sees them.
+    stmt = for_update(stmt, session)
     budget = await session.scalar(stmt)
     if budget is None or (budget.daily_credits is None and budget.monthly_credits is None):
         return None
@@ -218,7 +215,7 @@ class BudgetStore:
                 key_id=key_id,
                 daily_credits=daily,
                 monthly_credits=monthly,
-                updated_at=now or _utcnow(),
+                updated_at=now or utcnow(),
             )
             session.add(budget)
         return budget
@@ -241,4 +238,4 @@ class BudgetStore:
                 if await session.get(ApiKey, key_id) is None:
                     raise NotFound(f"no API key {key_id}")
                 return None
-            return await standing_of(session, budget, now or _utcnow())
+            return await standing_of(session, budget, now or utcnow())

@@ -12,19 +12,19 @@ line, another API process) within that second.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from functools import partial
-from typing import Generic, NamedTuple, TypeVar
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vidgate.clock import utcnow
+from vidgate.db.cache import ReadThrough
 from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ValidationFailed
 from vidgate.tenancy.tables import ApiKey
@@ -40,8 +40,6 @@ __all__ = [
 TOKEN_PREFIX = "vg_"
 _SHOWN_CHARS = 8  # of the token, kept to tell keys apart in listings
 NAME_MAX_CHARS = 200
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 #: How long an answer about keys is trusted without asking the database again.
 CACHE_SECONDS = 1.0
 _CACHED_KEYS_MAX = 4096
@@ -59,10 +57,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class KeyStore:
     """The ``api_keys`` table."""
 
@@ -70,8 +64,10 @@ class KeyStore:
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
-        self._active_count: _ReadThrough[None, int] = _ReadThrough(clock)
-        self._keys_by_digest: _ReadThrough[str, ApiKey | None] = _ReadThrough(clock)
+        self._active_count: ReadThrough[None, int] = ReadThrough(CACHE_SECONDS, clock=clock)
+        self._keys_by_digest: ReadThrough[str, ApiKey | None] = ReadThrough(
+            CACHE_SECONDS, clock=clock, max_entries=_CACHED_KEYS_MAX
+        )
 
     def _forget(self) -> None:
         """Drop every cached answer: this process changed the keys."""
@@ -89,7 +85,7 @@ class KeyStore:
             name=name,
             token_sha256=hash_token(token),
             prefix=token[:_SHOWN_CHARS],
-            created_at=now or _utcnow(),
+            created_at=now or utcnow(),
             revoked_at=None,
         )
         async with self._writing() as session:
@@ -114,7 +110,7 @@ class KeyStore:
                 raise NotFound(f"no API key {key_id}")
             if key.revoked_at is None:
                 await session.execute(
-                    update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or _utcnow())
+                    update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or utcnow())
                 )
                 await session.refresh(key)
         self._forget()
@@ -143,45 +139,3 @@ class KeyStore:
         stmt = select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))
         async with self._reading() as session:
             return int(await session.scalar(stmt) or 0)
-
-
-class _ReadThrough(Generic[_K, _V]):
-    """Answers read from the database, each trusted for :data:`CACHE_SECONDS`.
-
-    Concurrent callers missing the same entry share one read (when an answer expires under load,
-    every request would otherwise ask at once); :meth:`clear` forgets everything, including a
-    read already under way, whose answer is then not kept.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._answers: dict[_K, tuple[_V, float]] = {}
-        self._reads: dict[_K, asyncio.Future[_V]] = {}
-        self._generation = 0
-
-    async def get(self, key: _K, read: Callable[[], Awaitable[_V]]) -> _V:
-        now = self._clock()
-        answer = self._answers.get(key)
-        if answer is not None and now - answer[1] < CACHE_SECONDS:
-            return answer[0]
-        pending = self._reads.get(key)
-        if pending is None:
-            pending = self._reads[key] = asyncio.ensure_future(read())
-            pending.add_done_callback(partial(self._keep, key, now, self._generation))
-        # Shielded: one caller going away must not cancel the read the others wait for.
-        return await asyncio.shield(pending)
-
-    def _keep(self, key: _K, started: float, generation: int, done: asyncio.Future[_V]) -> None:
-        if generation != self._generation:
-            return
-        del self._reads[key]
-        if done.cancelled() or done.exception() is not None:
-            return
-        if len(self._answers) >= _CACHED_KEYS_MAX:
-            self._answers.clear()
-        self._answers[key] = (done.result(), started)
-
-    def clear(self) -> None:
-        self._generation += 1
-        self._answers.clear()
-        self._reads.clear()

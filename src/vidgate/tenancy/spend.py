@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, String, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vidgate.db.dialect import utc_day
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
 
@@ -109,13 +110,6 @@ class UsageRow:
     spend: Spend
 
 
-def _created_day(dialect: str) -> ColumnElement[str]:
-    if dialect == "sqlite":
-        # Stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS...' (see UTCDateTime).
-        return func.substr(Job.created_at, 1, 10, type_=String)
-    return func.to_char(func.timezone("UTC", Job.created_at), "YYYY-MM-DD", type_=String)
-
-
 async def usage_by_day(
     session: AsyncSession, owner: str | None, first: date, last: date
 ) -> list[UsageRow]:
@@ -123,7 +117,7 @@ async def usage_by_day(
 
     ``owner=None``: every key. Rows come sorted by day, key, model; days without jobs are absent.
     """
-    day = _created_day(session.get_bind().dialect.name).label("day")
+    day = utc_day(Job.created_at, session).label("day")
     since = datetime.combine(first, time(), tzinfo=UTC)
     until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     stmt = (

@@ -18,7 +18,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import Catalog, Endpoint, FieldSpec
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
 from vidgate.db.engine import Transactions
 from vidgate.errors import MediaRejected, NotFound, PayloadTooLarge, ValidationFailed
@@ -213,9 +214,10 @@ async def receive_multipart(
     try:
         with os.fdopen(fd, "wb") as sink:
             reader = _FormReader(sink, max_bytes)
-            parser = MultipartParser(boundary, reader.callbacks())
             total = 0
             try:
+                # In the try: the parser refuses some boundaries (over 256 bytes) when made.
+                parser = MultipartParser(boundary, reader.callbacks())
                 async for chunk in chunks:
                     total += len(chunk)
                     if total > max_bytes + FORM_OVERHEAD_BYTES:
@@ -424,10 +426,6 @@ def upload_filename(filename: str | None, mime_type: str) -> str:
 # --- the records --------------------------------------------------------------------------------
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class UploadPage:
     uploads: list[Upload]
@@ -455,7 +453,7 @@ class UploadStore:
         now: datetime | None = None,
     ) -> Upload:
         """Record an upload the provider accepted; it expires :data:`UPLOAD_TTL` from now."""
-        now = now or _utcnow()
+        now = now or utcnow()
         upload = Upload(
             id=new_job_id(),
             owner=owner or NO_OWNER,
@@ -515,7 +513,7 @@ class UploadStore:
         self, *, owner: str | None, request_key: str, source_url: str, now: datetime | None = None
     ) -> Upload | None:
         """An unexpired upload ingested from ``source_url`` for the same idempotent request."""
-        now = now or _utcnow()
+        now = now or utcnow()
         stmt = (
             select(Upload)
             .where(

@@ -20,11 +20,12 @@ import os
 import socket
 import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import anyio
 import httpx
 
+from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
 from vidgate.media.url_policy import check_https_url, guarded_client
@@ -37,7 +38,12 @@ from vidgate.webhooks.signing import (
     SIGNATURE_HEADER,
     sign_webhook,
 )
-from vidgate.webhooks.store import AttemptOutcome, JobRenderer, WebhookStore
+from vidgate.webhooks.store import (
+    AttemptOutcome,
+    JobRenderer,
+    WebhookStore,
+    delivery_lease_seconds,
+)
 
 __all__ = ["WebhookDispatcher", "webhook_client"]
 
@@ -55,10 +61,6 @@ def webhook_client(settings: Settings) -> httpx.AsyncClient:
     return guarded_client(
         timeout=httpx.Timeout(settings.webhook_timeout_seconds), user_agent=USER_AGENT
     )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class WebhookDispatcher:
@@ -92,8 +94,7 @@ class WebhookDispatcher:
         self.ownerless_secret = ownerless_secret
         self.worker_id = worker_id or f"webhooks-{socket.gethostname()}-{os.getpid()}"
         self.concurrency = concurrency
-        # Long enough for one bounded request; after it, another dispatcher may send it again.
-        self.lease_seconds = 2 * timeout_seconds + 30.0
+        self.lease_seconds = delivery_lease_seconds(timeout_seconds)
         self._wake = asyncio.Event()
 
     @classmethod
@@ -183,7 +184,7 @@ class WebhookDispatcher:
 
     async def send(self, delivery: WebhookDelivery) -> AttemptOutcome:
         """One signed POST of the delivery's body; never raises for the receiver's faults."""
-        started_at = _utcnow()
+        started_at = utcnow()
         began = time.monotonic()
 
         def outcome(status_code: int | None, error: str | None) -> AttemptOutcome:

@@ -15,17 +15,20 @@ Concurrency rules the dispatcher relies on (several processes may share one Post
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
-from vidgate.db.engine import Transactions, is_sqlite
+from vidgate.db.dialect import claim_due, for_update
+from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
+from vidgate.settings import DEFAULTS
 from vidgate.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -42,6 +45,7 @@ __all__ = [
     "DeliveryLog",
     "JobRenderer",
     "WebhookStore",
+    "delivery_lease_seconds",
     "event_type_of",
 ]
 
@@ -75,8 +79,10 @@ class DeliveryLog(NamedTuple):
     attempts: list[WebhookAttempt]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+def delivery_lease_seconds(timeout_seconds: float) -> float:
+    """How long a dispatcher's claim on a delivery lasts, for requests bounded by
+    ``timeout_seconds``: long enough for one, after it another dispatcher may send it again."""
+    return 2 * timeout_seconds + 30.0
 
 
 def _owner(owner: str | None) -> str:
@@ -96,7 +102,6 @@ class WebhookStore:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sqlite = is_sqlite(engine)
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
@@ -113,7 +118,7 @@ class WebhookStore:
     ) -> tuple[WebhookTarget, str | None]:
         """Set (or with None, clear) the owner's default URL; returns the target and the secret
         if this call had to make one (the only time it is returned)."""
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             target = await session.get(WebhookTarget, _owner(owner), with_for_update=True)
             made = None
@@ -128,7 +133,7 @@ class WebhookStore:
 
     async def rotate_secret(self, owner: str | None, *, now: datetime | None = None) -> str:
         """Make a new signing secret for the owner (the old one stops at once); returns it."""
-        now = now or _utcnow()
+        now = now or utcnow()
         secret = new_webhook_secret()
         async with self._writing() as session:
             target = await session.get(WebhookTarget, _owner(owner), with_for_update=True)
@@ -150,12 +155,14 @@ class WebhookStore:
         else its owner's default) and is not a chain's segment. 0 also when another dispatcher
         holds the cursor.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             cursor = await session.scalar(
-                select(WebhookCursor)
-                .where(WebhookCursor.name == _CURSOR_NAME)
-                .with_for_update(skip_locked=True)
+                for_update(
+                    select(WebhookCursor).where(WebhookCursor.name == _CURSOR_NAME),
+                    session,
+                    skip_locked=True,
+                )
             )
             if cursor is None:
                 return 0
@@ -230,49 +237,24 @@ class WebhookStore:
         *,
         now: datetime | None = None,
         limit: int = 16,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = delivery_lease_seconds(DEFAULTS.webhook_timeout_seconds),
     ) -> list[WebhookDelivery]:
         """Lease up to ``limit`` due pending deliveries to ``worker_id``, oldest due first.
 
         Two concurrent claimers never receive the same delivery while its lease lasts.
         """
-        now = now or _utcnow()
-        due = (
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status == DeliveryStatus.PENDING,
-                WebhookDelivery.next_attempt_at <= now,
-                or_(
-                    WebhookDelivery.lease_expires_at.is_(None),
-                    WebhookDelivery.lease_expires_at <= now,
-                ),
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
-        )
-        chosen: ColumnElement[bool]
-        if self._sqlite:
-            # The write lock is taken at BEGIN IMMEDIATE: nobody else can claim in between.
-            chosen = WebhookDelivery.id.in_(due.scalar_subquery())
-        else:
-            # Rows another claimer has locked are skipped, not waited for.
-            locked = due.with_for_update(skip_locked=True).cte("due")
-            chosen = WebhookDelivery.id == locked.c.id
-        stmt = (
-            update(WebhookDelivery)
-            .where(chosen)
-            .values(
-                lease_owner=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                updated_at=now,
-            )
-            .returning(WebhookDelivery)
-            .execution_options(**_ORM_UPDATE)
-        )
+        now = now or utcnow()
         async with self._writing() as session:
-            claimed = list(await session.scalars(stmt))
-        claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
-        return claimed
+            return await claim_due(
+                session,
+                WebhookDelivery,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                due_at=WebhookDelivery.next_attempt_at,
+                where=[WebhookDelivery.status == DeliveryStatus.PENDING],
+            )
 
     async def signing_secret(self, owner: str) -> str | None:
         """The secret an owner's deliveries are signed with; None when it has none yet."""
@@ -293,7 +275,7 @@ class WebhookStore:
         A success counts whoever holds the lease. A failure by a dispatcher whose lease was taken
         over is only logged: the new holder decides what comes next. None if the job is gone.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             row = await session.get(WebhookDelivery, delivery.id, with_for_update=True)
             if row is None:
@@ -361,7 +343,7 @@ class WebhookStore:
 
         A delivery still pending is only made due now. NotFound if it is not one of the job's.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         async with self._writing() as session:
             row = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
             if row is None or row.job_id != job_id:

@@ -8,18 +8,14 @@ handing out the provider's signed URLs.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
-from vidgate.api.ranges import parse_range
+from vidgate.api.job_files import binary_content, serve_job_file
 from vidgate.api.schemas import (
-    GenerationEndpoint,
     GenerationIn,
     JobFailure,
     JobLinks,
@@ -27,12 +23,9 @@ from vidgate.api.schemas import (
     JobOut,
     JobOutput,
 )
-from vidgate.errors import FieldProblem, NotFound, ValidationFailed
-from vidgate.intake.chain import accept_chain
+from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
-from vidgate.requests.chain_plan import CHAIN_ENDPOINT
-from vidgate.tenancy.budgets import budget_reservation
 
 __all__ = ["WAIT_MAX_SECONDS", "job_out", "router"]
 
@@ -99,18 +92,6 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def _non_finite(value: Any, path: str = "") -> list[FieldProblem]:
-    """JSON allows no NaN or Infinity; Python's parser does. Name every one."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return [FieldProblem(path, "must be a finite number")]
-    items: Sequence[tuple[str, Any]] = ()
-    if isinstance(value, Mapping):
-        items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
-    elif isinstance(value, list):
-        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
-    return [problem for sub, item in items for problem in _non_finite(item, sub)]
-
-
 async def _wait_for_end(
     ctx: ContextDep, request: Request, job: Job, owner: str | None, seconds: float
 ) -> Job:
@@ -170,61 +151,17 @@ async def create_generation(
     The body is `endpoint`, `model` and the model's fields, named as in Runway's API. Media fields
     take `runway://` URIs from POST /v1/uploads, data URIs, or https URLs on the allowlist.
     """
-    runtime = ctx.runtime
-    raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
-    problems = _non_finite(raw)
-    if problems:
-        raise ValidationFailed(problems)
-    # Checked first, reported with the body's problems: one 422 names every bad field.
-    hook_problems = await ctx.webhooks.problems(
-        body.webhook_url, field="webhookUrl", owner=caller.owner
-    )
-    try:
-        if body.endpoint is not GenerationEndpoint.CHAIN:
-            generation, wire_body = await ctx.media.validate(
-                body.endpoint.value,
-                raw,
-                owner=caller.owner,
-                auth_enabled=await ctx.auth.auth_enabled(),
-                idempotency_key=idempotency_key,
-            )
-            endpoint, model = generation.endpoint.value, generation.model
-            estimated = runtime.catalog.estimate_cost(
-                model, duration=generation.duration_seconds, endpoint=generation.endpoint
-            ).high
-        else:  # a chain: the estimate covers every segment
-            chain = await accept_chain(
-                ctx.media,
-                raw,
-                owner=caller.owner,
-                auth_enabled=await ctx.auth.auth_enabled(),
-                idempotency_key=idempotency_key,
-            )
-            endpoint, model, wire_body = CHAIN_ENDPOINT, chain.plan.model, chain.body
-            estimated = chain.estimated_credits
-    except ValidationFailed as exc:
-        if hook_problems:
-            raise ValidationFailed([*exc.problems, *hook_problems]) from exc
-        raise
-    if hook_problems:
-        raise ValidationFailed(hook_problems)
-    # 503 while the provider is down (after the 422s: bad input is named even then), unless the
-    # Idempotency-Key names a job (a replay).
-    await runtime.provider_health.refuse_new_job(caller.owner, idempotency_key)
-    created = await runtime.store.create_job(
-        endpoint=endpoint,
-        model=model,
-        request=wire_body,
-        owner=caller.owner,
-        idempotency_key=idempotency_key,
-        estimated_credits=estimated,
-        webhook_url=body.webhook_url,
-        # Checked and reserved in the insert's transaction: concurrent requests cannot overspend.
-        admit=budget_reservation(caller.owner, estimated, model=model),
+    created = await ctx.intake.create(
+        NewGeneration(
+            endpoint=body.endpoint.value,
+            body={"model": body.model, **(body.model_extra or {})},
+            owner=caller.owner,
+            auth_enabled=await ctx.auth.auth_enabled(),
+            idempotency_key=idempotency_key,
+            webhook_url=body.webhook_url,
+        )
     )
     job = created.job
-    if not created.existing:
-        await runtime.job_submitted(job.id)
     if wait:
         job = await _wait_for_end(ctx, request, job, caller.owner, wait)
     response.headers["Location"] = f"/v1/generations/{job.id}"
@@ -290,54 +227,6 @@ async def cancel_generation(job_id: str, ctx: ContextDep, caller: CallerDep) -> 
     return job_out(job)
 
 
-def _binary(content_type: str) -> dict[str, Any]:
-    return {"content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
-
-
-async def _serve(
-    ctx: ContextDep,
-    caller: CallerDep,
-    job_id: str,
-    which: str,
-    range_header: str | None,
-    if_range: str | None,
-) -> Response:
-    job = await ctx.runtime.store.get_job(job_id, caller.owner)
-    key = job.output_key if which == "video" else job.poster_key
-    if job.status is not Status.SUCCEEDED or key is None:
-        raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
-    storage = ctx.runtime.storage
-    if not await storage.exists(key):
-        raise NotFound(f"the {which} of job {job.id} is no longer stored")
-    size = await storage.size(key)
-    etag = f'"{job.output_sha256}"' if which == "video" and job.output_sha256 else None
-    if if_range is not None and if_range != etag:
-        range_header = None  # the client's copy is stale: send it all
-    byte_range = parse_range(range_header, size)
-    content_type = "video/mp4" if which == "video" else "image/jpeg"
-    extension = "mp4" if which == "video" else "jpg"
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=3600",
-        "Content-Disposition": f'inline; filename="{job.id}.{extension}"',
-    }
-    if etag:
-        headers["ETag"] = etag
-    if byte_range is None:
-        headers["Content-Length"] = str(size)
-        whole = await storage.open_range(key, 0, size)
-        return StreamingResponse(whole, media_type=content_type, headers=headers)
-    headers["Content-Length"] = str(byte_range.length)
-    headers["Content-Range"] = byte_range.content_range
-    part = await storage.open_range(key, byte_range.start, byte_range.end)
-    return StreamingResponse(
-        part,
-        status_code=206,
-        media_type=content_type,
-        headers=headers,
-    )
-
-
 RangeHeader = Annotated[
     str | None, Header(alias="Range", description="One byte range, e.g. `bytes=0-1023`.")
 ]
@@ -348,8 +237,8 @@ IfRangeHeader = Annotated[str | None, Header(alias="If-Range")]
     "/v1/generations/{job_id}/video",
     response_class=Response,
     responses={
-        200: {"description": "The whole video.", **_binary("video/mp4")},
-        206: {"description": "The requested byte range.", **_binary("video/mp4")},
+        200: {"description": "The whole video.", **binary_content("video/mp4")},
+        206: {"description": "The requested byte range.", **binary_content("video/mp4")},
         **error_responses(404, 416),
     },
     summary="Download the video (byte ranges supported)",
@@ -361,15 +250,16 @@ async def get_video(
     range_header: RangeHeader = None,
     if_range: IfRangeHeader = None,
 ) -> Response:
-    return await _serve(ctx, caller, job_id, "video", range_header, if_range)
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    return await serve_job_file(ctx, job, "video", range_header, if_range)
 
 
 @router.get(
     "/v1/generations/{job_id}/poster",
     response_class=Response,
     responses={
-        200: {"description": "A JPEG still of the video.", **_binary("image/jpeg")},
-        206: {"description": "The requested byte range.", **_binary("image/jpeg")},
+        200: {"description": "A JPEG still of the video.", **binary_content("image/jpeg")},
+        206: {"description": "The requested byte range.", **binary_content("image/jpeg")},
         **error_responses(404, 416),
     },
     summary="Download the poster image",
@@ -381,4 +271,5 @@ async def get_poster(
     range_header: RangeHeader = None,
     if_range: IfRangeHeader = None,
 ) -> Response:
-    return await _serve(ctx, caller, job_id, "poster", range_header, if_range)
+    job = await ctx.runtime.store.get_job(job_id, caller.owner)
+    return await serve_job_file(ctx, job, "poster", range_header, if_range)

@@ -8,7 +8,7 @@ at most a minute old (``VIDGATE_PROVIDER_LIMITS_REFRESH_SECONDS``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -23,6 +23,7 @@ from vidgate.api.schemas import (
     UsageRowOut,
     UsageTierOut,
 )
+from vidgate.clock import utcnow
 from vidgate.errors import ValidationFailed
 from vidgate.jobs.models import NO_OWNER
 from vidgate.tenancy.budgets import BudgetStore, PeriodStanding
@@ -67,7 +68,7 @@ async def get_usage(
     ] = None,
 ) -> UsageOut:
     runtime = ctx.runtime
-    now = datetime.now(UTC)
+    now = utcnow()
     last = last or now.date()
     first = first or last.replace(day=1)
     if last < first:

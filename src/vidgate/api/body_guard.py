@@ -1,0 +1,84 @@
+"""The ASGI middleware that reads request bodies before any route (see :mod:`.json_body`).
+
+A body over ``VIDGATE_JSON_BODY_MAX_BYTES`` is refused with 413 (by its ``Content-Length`` before
+a byte is read, or as soon as the count passes the cap); a JSON body with problems gets a 422;
+anything else is handed on as one message, so memory stays within the cap. Upload bodies are not
+read here (the route streams them to disk under its own cap).
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vidgate.api.errors import vidgate_error_response
+from vidgate.api.json_body import is_json_content_type, json_problems
+from vidgate.errors import PayloadTooLarge, ValidationFailed, VidgateError
+
+__all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
+
+#: Routes that stream their own body under their own cap (vidgate's uploads, and the second
+#: step of the Runway-compatible upload flow).
+STREAMED_PATHS = frozenset({"/v1/uploads"})
+STREAMED_PREFIXES = ("/runway/uploads/",)
+
+
+def _streamed(path: str) -> bool:
+    return path in STREAMED_PATHS or path.startswith(STREAMED_PREFIXES)
+
+
+async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
+    await vidgate_error_response(exc)(scope, receive, send)
+
+
+class BodyGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
+        if scope["type"] != "http" or ctx is None or _streamed(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        cap: int = ctx.runtime.settings.json_body_max_bytes
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body
+            return
+        too_large = PayloadTooLarge(f"request bodies may be at most {cap} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await _refuse(too_large, scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away: nothing to answer
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > cap:
+                await _refuse(too_large, scope, receive, send)
+                return
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        del chunks
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if body and is_json_content_type(content_type):
+            problems = json_problems(body)
+            if problems:
+                await _refuse(ValidationFailed(problems), scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

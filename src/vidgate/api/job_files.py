@@ -1,0 +1,68 @@
+"""A job's stored video or poster as an HTTP answer, with byte ranges: one server for every route.
+
+``/v1/generations/{id}/video``, the signed output links of the Runway surface and OpenAI's
+``/content`` all answer through :func:`serve_job_file`, from vidgate's own storage (never the
+provider's signed URL).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Response
+from fastapi.responses import StreamingResponse
+
+from vidgate.api.deps import ApiContext
+from vidgate.api.ranges import parse_range
+from vidgate.errors import NotFound
+from vidgate.jobs.models import Job
+from vidgate.jobs.status import Status
+
+__all__ = ["JobFile", "binary_content", "serve_job_file"]
+
+JobFile = Literal["video", "poster"]
+
+
+def binary_content(content_type: str) -> dict[str, Any]:
+    """The OpenAPI ``content`` of a binary answer."""
+    return {"content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+async def serve_job_file(
+    ctx: ApiContext,
+    job: Job,
+    which: JobFile,
+    range_header: str | None,
+    if_range: str | None,
+    *,
+    cache_control: str = "private, max-age=3600",
+) -> Response:
+    """The whole file (200) or the one range asked for (206); NotFound until the job succeeded."""
+    key = job.output_key if which == "video" else job.poster_key
+    if job.status is not Status.SUCCEEDED or key is None:
+        raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
+    storage = ctx.runtime.storage
+    if not await storage.exists(key):
+        raise NotFound(f"the {which} of job {job.id} is no longer stored")
+    size = await storage.size(key)
+    etag = f'"{job.output_sha256}"' if which == "video" and job.output_sha256 else None
+    if if_range is not None and if_range != etag:
+        range_header = None  # the client's copy is stale: send it all
+    byte_range = parse_range(range_header, size)
+    content_type = "video/mp4" if which == "video" else "image/jpeg"
+    extension = "mp4" if which == "video" else "jpg"
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": cache_control,
+        "Content-Disposition": f'inline; filename="{job.id}.{extension}"',
+    }
+    if etag:
+        headers["ETag"] = etag
+    if byte_range is None:
+        headers["Content-Length"] = str(size)
+        whole = await storage.open_range(key, 0, size)
+        return StreamingResponse(whole, media_type=content_type, headers=headers)
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = byte_range.content_range
+    part = await storage.open_range(key, byte_range.start, byte_range.end)
+    return StreamingResponse(part, status_code=206, media_type=content_type, headers=headers)

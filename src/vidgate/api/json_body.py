@@ -1,0 +1,100 @@
+"""Request bodies read at the edge, before any route: capped, bounded in time, checked as JSON.
+
+Every body but an upload's (which streams itself to disk) is read here, counted as it arrives
+(more than ``VIDGATE_JSON_BODY_MAX_BYTES``: 413 at once, by ``Content-Length`` when declared) and
+handed on whole. A JSON body is then checked for what Python's parser lets through and the rest
+of the app cannot take:
+
+* bytes that are not strict UTF-8 (``json.loads`` on bytes guesses UTF-16/32 and passes encoded
+  surrogates);
+* nesting deeper than :data:`MAX_DEPTH` (each level costs recursive validators a stack frame;
+  a few hundred levels were a ``RecursionError``);
+* lone surrogates (``"\\ud800"``) in any string or key: they cannot be encoded again, so every
+  later step (the database, the provider, the answer echoing them) would fail;
+* ``NaN`` and ``Infinity``, which JSON does not have.
+
+Each is a 422 naming the field path. Malformed JSON is left to FastAPI's own 422.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from vidgate.errors import FieldProblem
+
+__all__ = ["MAX_DEPTH", "is_json_content_type", "json_problems"]
+
+#: Deepest nesting accepted; the deepest legal request (a chain's references) uses 3 levels.
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_PROBLEMS = 20
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """True where FastAPI parses the body as JSON: no type, ``application/json`` or ``+json``."""
+    if not value:
+        return True
+    kind = value.split(";", 1)[0].strip().lower()
+    main, _, sub = kind.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def _shown(key: str) -> str:
+    """A key as a path segment that can be sent back (surrogates written as escapes)."""
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+
+
+def _child(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{_shown(key)}" if path else _shown(key)
+
+
+def _walk(value: Any) -> Iterator[FieldProblem]:
+    """Every problem of a parsed body, without recursion (the depth is what is being checked)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                yield FieldProblem(path, "contains a lone surrogate (not valid Unicode text)")
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                yield FieldProblem(path, "must be a finite number")
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                yield FieldProblem(path, f"nests deeper than {MAX_DEPTH} levels")
+                continue
+            if isinstance(item, dict):
+                for key, sub in item.items():
+                    child = _child(path, key)
+                    if _SURROGATE.search(key):
+                        yield FieldProblem(child, "the key contains a lone surrogate")
+                    stack.append((sub, child, depth + 1))
+            else:
+                stack.extend((sub, _child(path, i), depth + 1) for i, sub in enumerate(item))
+
+
+def json_problems(body: bytes) -> list[FieldProblem]:
+    """What is wrong with a JSON body beyond its syntax (which FastAPI reports); [] if nothing."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [FieldProblem("", f"the body is not UTF-8 text (byte {exc.start})")]
+    try:
+        # The C scanner guards its own recursion: too deep a body raises, never crashes.
+        value = json.loads(text)
+    except RecursionError:
+        return [FieldProblem("", f"the body nests deeper than {MAX_DEPTH} levels")]
+    except ValueError:
+        return []
+    problems: list[FieldProblem] = []
+    for problem in _walk(value):
+        problems.append(problem)
+        if len(problems) >= _MAX_PROBLEMS:
+            break
+    problems.sort(key=lambda p: p.path)
+    return problems

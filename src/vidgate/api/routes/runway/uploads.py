@@ -1,0 +1,177 @@
+"""Runway's two-step ephemeral upload, through vidgate's own upload code.
+
+1. ``POST /runway/v1/uploads`` ``{"filename", "type": "ephemeral"}`` answers ``uploadUrl`` (a
+   signed link to vidgate, valid an hour), ``fields`` and the ``runwayUri`` the file will have:
+   ``runway://vidgate-upload/<slot>``.
+2. The SDK POSTs the file there as ``multipart/form-data``, without credentials. The body is
+   streamed under ``VIDGATE_UPLOAD_MAX_BYTES``, its type sniffed and the file probed exactly as
+   ``POST /v1/uploads`` does (:mod:`vidgate.tenancy.uploads`), handed to the provider, and recorded
+   as the caller's upload; 204.
+
+A create through the surface names the slot's URI; :func:`resolve_upload_uris` swaps it for the
+provider's URI of the caller's recorded upload before the body reaches the intake, which then
+checks ownership, expiry and the field's limits as for any upload. A slot never filled is a 400
+naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from vidgate.api.deps import ApiContext, ContextDep
+from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
+from vidgate.api.routes.runway.errors import RunwayRoute
+from vidgate.errors import FieldProblem, PayloadTooLarge, Unauthorized, ValidationFailed
+from vidgate.tenancy.uploads import (
+    FORM_OVERHEAD_BYTES,
+    inspect_file,
+    receive_multipart,
+    upload_filename,
+)
+
+__all__ = ["UPLOAD_URI_PREFIX", "resolve_upload_uris", "router"]
+
+router = APIRouter(route_class=RunwayRoute, include_in_schema=False)
+
+#: The scheme and host of the URIs this surface promises before the file arrives.
+UPLOAD_URI_PREFIX = "runway://vidgate-upload/"
+_PURPOSE = "upload"
+_SLOT_SECONDS = 3600
+_FORM_FIELDS = ("key", "metadata", "file")
+_FILENAME_MAX = 255
+
+
+def _subject(slot: str, owner: str | None) -> str:
+    return f"{slot}:{owner or ''}"
+
+
+@router.post("/runway/v1/uploads")
+async def create_upload_slot(
+    request: Request, ctx: ContextDep, caller: RunwayCallerDep
+) -> JSONResponse:
+    body = await json_object(request)
+    filename, kind = body.get("filename"), body.get("type", "ephemeral")
+    problems = []
+    if not isinstance(filename, str) or not filename.strip() or len(filename) > _FILENAME_MAX:
+        problems.append(FieldProblem("filename", "required, the name of the file to upload"))
+    if kind != "ephemeral":
+        problems.append(FieldProblem("type", f"must be 'ephemeral', got {kind!r}"))
+    if problems:
+        raise ValidationFailed(problems)
+    slot = secrets.token_urlsafe(16)
+    expires = int(time.time()) + _SLOT_SECONDS
+    signature = ctx.links.signature(_PURPOSE, _subject(slot, caller.owner), expires)
+    base = str(request.base_url).rstrip("/")
+    query = f"owner={caller.owner or ''}&expires={expires}&signature={signature}"
+    return JSONResponse(
+        {
+            "uploadUrl": f"{base}/runway/uploads/{slot}?{query}",
+            "fields": {"key": slot},
+            "runwayUri": UPLOAD_URI_PREFIX + slot,
+        }
+    )
+
+
+@router.post("/runway/uploads/{slot}", status_code=204)
+async def receive_upload(
+    slot: str,
+    request: Request,
+    ctx: ContextDep,
+    expires: Annotated[int, Query(ge=0, le=2**40)],
+    signature: Annotated[str, Query(min_length=1, max_length=128)],
+    owner: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """The presigned target of step 2: the file, checked and stored as the slot's owner's."""
+    if not ctx.links.valid(_PURPOSE, _subject(slot, owner or None), expires, signature):
+        raise Unauthorized("this upload URL is invalid or has expired; ask for a new one")
+    uploader = owner or None
+    promised = UPLOAD_URI_PREFIX + slot
+    earlier = await ctx.uploads.find_ingested(owner=uploader, request_key=slot, source_url=promised)
+    if earlier is not None:
+        return Response(status_code=204)  # the same slot sent twice: the first file stands
+    await ctx.runtime.provider_health.refuse_while_down("uploads")
+    settings = ctx.runtime.settings
+    cap = settings.upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap + FORM_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"file: uploads may be at most {cap} bytes")
+    received = await receive_multipart(
+        request.stream(),
+        request.headers.get("content-type"),
+        max_bytes=cap,
+        directory=settings.data_dir / "tmp",
+    )
+    try:
+        unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
+        if unknown:
+            raise ValidationFailed.single(unknown[0], "unknown form field")
+        facts = await inspect_file(received.path, field="file", catalog=ctx.runtime.catalog)
+        filename = upload_filename(received.filename, facts.mime_type)
+        uri = await ctx.runtime.provider.upload(received.path, filename=filename)
+        await ctx.uploads.create_upload(
+            owner=uploader,
+            uri=uri,
+            filename=filename,
+            facts=facts,
+            sha256=received.sha256,
+            source_url=promised,
+            request_key=slot,
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(received.path.unlink)
+    ctx.metrics.uploads.inc()
+    ctx.metrics.upload_bytes.inc(received.bytes)
+    return Response(status_code=204)
+
+
+def _promised(value: Any, path: str, found: list[tuple[str, str]]) -> None:
+    if isinstance(value, str) and value.startswith(UPLOAD_URI_PREFIX):
+        found.append((path, value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _promised(item, f"{path}.{key}" if path else str(key), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _promised(item, f"{path}[{index}]", found)
+
+
+def _replace(value: Any, uris: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return uris.get(value, value)
+    if isinstance(value, dict):
+        return {key: _replace(item, uris) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace(item, uris) for item in value]
+    return value
+
+
+async def resolve_upload_uris(
+    ctx: ApiContext, body: dict[str, Any], owner: str | None
+) -> dict[str, Any]:
+    """``body`` with each slot URI replaced by the provider URI of ``owner``'s upload in it."""
+    found: list[tuple[str, str]] = []
+    _promised(body, "", found)
+    if not found:
+        return body
+    uris: dict[str, str] = {}
+    problems = []
+    for path, promised in found:
+        slot = promised.removeprefix(UPLOAD_URI_PREFIX)
+        upload = await ctx.uploads.find_ingested(owner=owner, request_key=slot, source_url=promised)
+        if upload is None:
+            problems.append(
+                FieldProblem(path, "no file was uploaded to this URI (or it has expired)")
+            )
+        else:
+            uris[promised] = upload.uri
+    if problems:
+        raise ValidationFailed(problems)
+    return dict(_replace(body, uris))

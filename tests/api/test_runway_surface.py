@@ -1,0 +1,175 @@
+"""The Runway-compatible surface at /runway, driven by the official async SDK (in process).
+
+The SDK is the client (its own classes for every error), the app runs with its lifespan and the
+embedded emulator; only the SDK's transport is the ASGI app instead of a socket.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import runwayml
+from api_helpers import BASE_URL, T2V, Api, ApiFactory, bearer
+
+from vidgate.emulator.testing import still_image
+from vidgate.media.probe import probe_media
+
+BODY = {k: v for k, v in T2V.items() if k != "endpoint"}
+
+
+def sdk(api: Api, secret: str = "anything", **kwargs: Any) -> runwayml.AsyncRunwayML:
+    return runwayml.AsyncRunwayML(
+        api_key=secret,
+        base_url=f"{BASE_URL}/runway",
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=api.app)),
+        **kwargs,
+    )
+
+
+async def wait_task(api: Api, client: runwayml.AsyncRunwayML, task_id: str) -> Any:
+    await api.wait_done(task_id)
+    return await client.tasks.retrieve(task_id)
+
+
+async def test_text_to_video_answers_a_vidgate_link_to_the_stored_video(api: Api) -> None:
+    client = sdk(api)
+    created = await client.text_to_video.create(
+        model="gen4.5", prompt_text="a lighthouse at dusk", ratio="1280:720", duration=2
+    )
+    first = await client.tasks.retrieve(created.id)
+    assert first.status in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED")
+    task = await wait_task(api, client, created.id)
+    assert task.status == "SUCCEEDED"
+    url = task.output[0]
+    assert url.startswith(f"{BASE_URL}/files/{created.id}.mp4?")
+    # The link needs no key; it serves vidgate's stored copy, with ranges.
+    whole = await api.get(url.removeprefix(BASE_URL))
+    assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+    part = await api.get(url.removeprefix(BASE_URL), headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100
+    tmp = Path(api.ctx.runtime.settings.data_dir) / "out.mp4"
+    tmp.write_bytes(whole.content)
+    info = probe_media(tmp)
+    assert (info.width, info.height, info.duration_seconds) == (1280, 720, 2.0)
+    # A tampered link opens nothing.
+    forged = await api.get(url.removeprefix(BASE_URL).replace("signature=", "signature=x"))
+    assert forged.status_code == 403
+    # It is an ordinary job.
+    listed = (await api.get("/v1/generations")).json()["data"]
+    assert [job["id"] for job in listed] == [created.id]
+
+
+async def test_bad_input_is_a_bad_request_naming_the_field(api: Api) -> None:
+    client = sdk(api)
+    with pytest.raises(runwayml.BadRequestError) as caught:
+        await client.text_to_video.create(
+            model="veo3.1", prompt_text="a lighthouse", ratio="1280:720", duration=5
+        )
+    assert "duration" in str(caught.value)
+    with pytest.raises(runwayml.BadRequestError) as hostile:
+        await client.image_to_video.create(
+            model="gen4.5",
+            prompt_image="http://169.254.169.254/latest/meta-data",
+            prompt_text="x",
+            ratio="1280:720",
+            duration=2,
+        )
+    assert "promptImage" in str(hostile.value)
+    assert (await api.get("/v1/generations")).json()["data"] == []
+
+
+async def test_keys_version_and_unknown_tasks(api: Api) -> None:
+    token = await api.new_key()
+    with pytest.raises(runwayml.AuthenticationError):
+        await sdk(api, "not-a-key").text_to_video.create(**_sdk_body())
+    client = sdk(api, token)
+    with pytest.raises(runwayml.NotFoundError):
+        await client.tasks.retrieve("01JNOSUCHTASK0000000000000")
+    wrong = await api.get(
+        "/runway/v1/tasks/x", headers={**bearer(token), "X-Runway-Version": "2020-01-01"}
+    )
+    assert wrong.status_code == 400 and "X-Runway-Version" in wrong.json()["error"]
+    missing = await api.get("/runway/v1/tasks/x", headers=bearer(token))
+    assert missing.status_code == 400 and "X-Runway-Version" in missing.json()["error"]
+
+
+def _sdk_body() -> dict[str, Any]:
+    return {"model": "gen4.5", "prompt_text": "a lighthouse", "ratio": "1280:720", "duration": 2}
+
+
+async def test_a_retried_create_returns_the_first_task(api: Api) -> None:
+    headers = {"X-Runway-Version": "2024-11-06", "Authorization": "Bearer x"}
+    first = await api.post("/runway/v1/text_to_video", json=BODY, headers=headers)
+    again = await api.post(
+        "/runway/v1/text_to_video", json=BODY, headers={**headers, "x-stainless-retry-count": "1"}
+    )
+    fresh = await api.post("/runway/v1/text_to_video", json=BODY, headers=headers)
+    assert first.status_code == again.status_code == fresh.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert fresh.json()["id"] != first.json()["id"]
+    keyed = {**headers, "Idempotency-Key": "k1"}
+    one = await api.post("/runway/v1/text_to_video", json=BODY, headers=keyed)
+    two = await api.post("/runway/v1/text_to_video", json=BODY, headers=keyed)
+    assert one.json()["id"] == two.json()["id"]
+    other = await api.post("/runway/v1/text_to_video", json={**BODY, "duration": 3}, headers=keyed)
+    assert other.status_code == 409 and other.headers["x-should-retry"] == "false"
+
+
+async def test_delete_cancels_the_task(api: Api) -> None:
+    await api.emulator(taskSeconds=30)
+    client = sdk(api)
+    created = await client.text_to_video.create(**_sdk_body())
+    await client.tasks.delete(created.id)
+    await api.wait_done(created.id)
+    assert (await client.tasks.retrieve(created.id)).status == "CANCELLED"
+
+
+async def test_upload_then_image_to_video(api: Api, tmp_path: Path) -> None:
+    image = tmp_path / "still.png"
+    image.write_bytes(still_image(1280, 720))
+    client = sdk(api)
+    # The SDK's two steps by hand: it sends the file with a client of its own (not this app's).
+    headers = {"X-Runway-Version": "2024-11-06", "Authorization": "Bearer x"}
+    slot = await api.post(
+        "/runway/v1/uploads", json={"filename": "still.png", "type": "ephemeral"}, headers=headers
+    )
+    assert slot.status_code == 200, slot.text
+    uri = slot.json()["runwayUri"]
+    assert uri.startswith("runway://vidgate-upload/")
+    target = slot.json()["uploadUrl"].removeprefix(BASE_URL)
+    files = {"file": ("still.png", image.read_bytes(), "image/png")}
+    sent = await api.post(target, data=slot.json()["fields"], files=files)
+    assert sent.status_code == 204, sent.text
+    forged = await api.post(target.replace("signature=", "signature=x"), files=files)
+    assert forged.status_code == 401
+    created = await client.image_to_video.create(
+        model="gen4.5", prompt_image=uri, prompt_text="wind", ratio="1280:720", duration=2
+    )
+    task = await wait_task(api, client, created.id)
+    assert task.status == "SUCCEEDED"
+    stored = (await api.get(f"/v1/generations/{created.id}")).json()
+    assert not stored["request"]["promptImage"].startswith("runway://vidgate-upload/")
+    with pytest.raises(runwayml.BadRequestError) as unfilled:
+        await client.image_to_video.create(
+            model="gen4.5",
+            prompt_image="runway://vidgate-upload/never",
+            prompt_text="x",
+            ratio="1280:720",
+            duration=2,
+        )
+    assert "promptImage" in str(unfilled.value)
+
+
+async def test_organization_answers_for_the_caller(api_factory: ApiFactory) -> None:
+    api = await api_factory()
+    client = sdk(api)
+    created = await client.text_to_video.create(**_sdk_body())
+    await api.wait_done(created.id)
+    org = await client.organization.retrieve()
+    assert org.usage.models["gen4.5"].daily_generations == 1
+    usage = await client.organization.retrieve_usage()
+    assert usage.models == ["gen4.5"]
+    assert usage.results[0].used_credits[0].amount > 0
