@@ -117,13 +117,11 @@ def price_as_generate(
     spec = model.endpoints.get(endpoint)
     body: dict[str, Any] = {"model": model.id}
     if spec is not None:
-        ratio_field, duration_field = spec.fields.get("ratio"), spec.duration
         fill_defaults(
             body,
+            spec.fields,
             ratios=spec.ratios,
             durations=spec.allowed_durations,
-            ratio_required=bool(ratio_field and ratio_field.required),
-            duration_required=bool(duration_field and duration_field.required),
             ratio=ratio,
             duration=duration,
         )

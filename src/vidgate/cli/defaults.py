@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,16 +54,18 @@ class Defaults:
 
 def fill_defaults(
     body: dict[str, Any],
+    fields: Mapping[str, Any],
     *,
     ratios: Sequence[str],
     durations: Sequence[int],
-    ratio_required: bool,
-    duration_required: bool,
     ratio: str | None,
     duration: float | None,
 ) -> Defaults:
-    """Add ``ratio`` and ``duration`` to ``body``, or the defaults a model needs; a duration
-    beyond the longest allowed turns the body into a chain."""
+    """Add ``ratio`` and ``duration`` to ``body``, or the defaults a model needs (``fields``: the
+    endpoint's field specs, the catalog's or the API's); a duration beyond the longest allowed
+    turns the body into a chain."""
+    ratio_required = "ratio" in fields and bool(fields["ratio"].required)
+    duration_required = "duration" in fields and bool(fields["duration"].required)
     result = Defaults(body)
     if ratio is not None:
         body["ratio"] = ratio

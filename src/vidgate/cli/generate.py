@@ -104,13 +104,11 @@ def _build_request(
             what, f"{model} has no {endpoint} endpoint (it offers: {offered})"
         )
     body: dict[str, Any] = {"endpoint": endpoint, "model": model, "promptText": prompt}
-    ratio_field, duration_field = spec.fields.get("ratio"), spec.fields.get("duration")
     filled = fill_defaults(
         body,
+        spec.fields,
         ratios=spec.ratios,
         durations=spec.durations,
-        ratio_required=bool(ratio_field and ratio_field.required),
-        duration_required=bool(duration_field and duration_field.required),
         ratio=ratio,
         duration=duration,
     )
