@@ -159,6 +159,7 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
 
     # The progress moves, live.
     seen: list[tuple[str, int]] = []
+    shot = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         value, status = p.evaluate(
@@ -167,8 +168,9 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
         )
         if not seen or seen[-1] != (status.split(" · ")[0], value):
             seen.append((status.split(" · ")[0], int(value)))
-        if 30 <= value < 100 and not (ARTIFACTS / "3-progress.png").exists():
+        if 30 <= value < 100 and not shot:
             p.screenshot(path=ARTIFACTS / "3-progress.png", full_page=True)
+            shot = True
         if status.startswith(("succeeded", "failed", "cancelled")):
             break
         time.sleep(0.05)
