@@ -21,6 +21,8 @@ import base64
 import contextlib
 import io
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,9 +132,11 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     curl = p.locator("#code-text").inner_text()
     assert curl.startswith("curl ") and "/v1/generations?wait=60" in curl and '"seed":42' in curl
     p.get_by_role("tab", name="Python").click()
-    assert "VidgateClient" in p.locator("#code-text").inner_text()
+    python = p.locator("#code-text").inner_text()
+    assert "RunwayML(" in python and "/runway" in python and "seed=42" in python, python
     p.get_by_role("tab", name="Node").click()
-    assert "fetch(" in p.locator("#code-text").inner_text()
+    node = p.locator("#code-text").inner_text()
+    assert "client.textToVideo" in node and "waitForTaskOutput" in node, node
     p.get_by_role("tab", name="JSON").click()
 
     # No prompt: the API's 422 is shown under the prompt, which gets the focus.
@@ -191,6 +195,16 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     assert p.get_by_role("button", name="Copy link").first.is_visible()
     assert p.locator("#code-text").inner_text().count('"seed": 42') == 1
     p.screenshot(path=ARTIFACTS / "4-played.png", full_page=True)
+
+    # The Python snippet runs as shown: the official SDK, on vidgate's Runway surface.
+    p.get_by_role("tab", name="Python").click()
+    snippet = p.locator("#code-text").inner_text()
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ran.returncode == 0, (snippet, ran.stderr)
+    assert ran.stdout.startswith("http://127.0.0.1:"), ran.stdout
+    p.get_by_role("tab", name="JSON").click()
 
     # The gallery plays it: a real 2 s video, served by vidgate.
     card = p.locator("#gallery li.card").first
