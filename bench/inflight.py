@@ -83,8 +83,11 @@ async def _pipeline_case(
     from vidgate.jobs.status import Status
     from vidgate.jobs.store import JobStore
     from vidgate.migrations import upgrade_database
+    from vidgate.pipeline.context import StepContext
     from vidgate.pipeline.polling import PollCadence
-    from vidgate.pipeline.worker import Pipeline, Worker
+    from vidgate.pipeline.steps import Pipeline
+    from vidgate.pipeline.worker import Worker
+    from vidgate.provider.limits import ProviderLimits
     from vidgate.provider.runway import RunwayProvider
     from vidgate.runtime import EMULATOR_API_KEY
     from vidgate.settings import Settings
@@ -97,15 +100,18 @@ async def _pipeline_case(
     provider = RunwayProvider(api_key=EMULATOR_API_KEY, base_url=base_url)
     store = JobStore(engine)
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=Storage.from_url(media.as_uri()),
-        catalog=get_catalog(),
-        cadence=PollCadence(
-            min_seconds=defaults["poll_min_seconds"], max_seconds=defaults["poll_max_seconds"]
-        ),
-        internal_retry_limit=defaults["internal_retry_limit"],
-        submit_concurrency=defaults["submit_concurrency"],
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=Storage.from_url(media.as_uri()),
+            catalog=get_catalog(),
+            cadence=PollCadence(
+                min_seconds=defaults["poll_min_seconds"], max_seconds=defaults["poll_max_seconds"]
+            ),
+            internal_retry_limit=defaults["internal_retry_limit"],
+            submit_concurrency=defaults["submit_concurrency"],
+            limits=ProviderLimits(provider),
+        )
     )
     worker = Worker(pipeline, concurrency=64, lease_seconds=defaults["lease_seconds"])
     rss: dict[str, float] = {"start": _rss_mib()}

@@ -124,8 +124,11 @@ async def _pipeline(base_url: str, times: list[float]) -> dict[str, Any]:
     from vidgate.jobs.status import Status
     from vidgate.jobs.store import JobStore
     from vidgate.migrations import upgrade_database
+    from vidgate.pipeline.context import StepContext
     from vidgate.pipeline.polling import PollCadence
-    from vidgate.pipeline.worker import Pipeline, Worker
+    from vidgate.pipeline.steps import Pipeline
+    from vidgate.pipeline.worker import Worker
+    from vidgate.provider.limits import ProviderLimits
     from vidgate.provider.runway import RunwayProvider
     from vidgate.runtime import EMULATOR_API_KEY
     from vidgate.settings import Settings
@@ -141,15 +144,18 @@ async def _pipeline(base_url: str, times: list[float]) -> dict[str, Any]:
     store = JobStore(engine)
     provider = RunwayProvider(api_key=EMULATOR_API_KEY, base_url=base_url)
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=Storage.from_url((tmp / "media").as_uri()),
-        catalog=get_catalog(),
-        cadence=PollCadence(
-            min_seconds=defaults["poll_min_seconds"], max_seconds=defaults["poll_max_seconds"]
-        ),
-        internal_retry_limit=defaults["internal_retry_limit"],
-        submit_concurrency=defaults["submit_concurrency"],
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=Storage.from_url((tmp / "media").as_uri()),
+            catalog=get_catalog(),
+            cadence=PollCadence(
+                min_seconds=defaults["poll_min_seconds"], max_seconds=defaults["poll_max_seconds"]
+            ),
+            internal_retry_limit=defaults["internal_retry_limit"],
+            submit_concurrency=defaults["submit_concurrency"],
+            limits=ProviderLimits(provider),
+        )
     )
     worker = Worker(pipeline, concurrency=64, lease_seconds=defaults["lease_seconds"])
     stop = asyncio.Event()
@@ -202,7 +208,7 @@ async def _pipeline(base_url: str, times: list[float]) -> dict[str, Any]:
     result = _summary(lags, gets, len(times), wall)
     result["statuses"] = statuses
     result["expected_seconds_learned"] = round(
-        pipeline.cadence.expected_seconds(REQUEST["model"]), 2
+        pipeline.context.cadence.expected_seconds(REQUEST["model"]), 2
     )
     return result
 

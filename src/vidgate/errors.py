@@ -166,7 +166,7 @@ class MediaRejected(ValidationFailed):
 
 
 class WebhookSignatureInvalid(RequestError):
-    """A webhook request whose ``Vidgate-Signature`` is missing, malformed, wrong or too old.
+    """A webhook request whose ``webhook-signature`` is missing, malformed, wrong or too old.
 
     Raised by :func:`vidgate.webhooks.verify_webhook` in the receiver's code: refuse the request.
     """

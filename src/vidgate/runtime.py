@@ -23,14 +23,16 @@ from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import open_migrated_engine, upgrade_database
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline, Worker, default_worker_id
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker, default_worker_id
 from vidgate.provider.base import Provider
 from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHealth
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
-from vidgate.storage import Storage
+from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
@@ -78,8 +80,9 @@ class Runtime:
         if self._tasks:
             return self.worker_name
         # Learn each model's run time from the jobs already done, oldest first.
+        # (Submission to stored: an upper bound on the run time, so it can only lower a prior.)
         for model, seconds in reversed(await self.store.recent_run_seconds()):
-            self.pipeline.cadence.observe(model, seconds)
+            self.pipeline.context.cadence.observe_at_most(model, seconds)
         # Temporary objects older than any live write are leftovers of a crash.
         await self.storage.cleanup_temporary(timedelta(hours=1))
         if self.step_queue is not None:
@@ -146,35 +149,48 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
     api_key = settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else None
     base_url = settings.runway_base_url
     if api_key is None:
-        from vidgate.emulator.server import EmulatorServer  # only emulator mode needs it
+        from vidgate.emulator.shared import SharedEmulator  # only emulator mode needs it
 
-        emulator = EmulatorServer.from_settings(settings)
-        emulator.start()
+        # One emulator per data directory, whichever vidgate process runs it (docs/emulator.md).
+        emulator = SharedEmulator.from_settings(settings).start()
         base_url, api_key = emulator.base_url, EMULATOR_API_KEY
         log.warning("emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url)
     storage = Storage.from_url(settings.resolved_storage_url)
+    removed = await remove_orphans(storage, settings.data_dir / "tmp")
+    if removed:
+        log.info("removed %d temporary file(s) left by a killed process", removed)
     store = JobStore(engine)
     health = ProviderHealth(
         engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
     )
-    provider = MonitoredProvider(RunwayProvider(api_key=api_key, base_url=base_url), health)
+    runway = RunwayProvider(api_key=api_key, base_url=base_url)
+    if emulator is not None:
+        # Another process took the emulator over on a new port: follow it.
+        emulator.on_moved = lambda url: setattr(runway.client, "base_url", url)
+    provider = MonitoredProvider(runway, health)
+    # Emulator mode knows how long its tasks take; Runway's are learned (pipeline/polling.py).
+    start, total = emulator.task_timings() if emulator else (0.0, None)
     cadence = PollCadence(
-        min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
+        min_seconds=settings.poll_min_seconds,
+        max_seconds=settings.poll_max_seconds,
+        prior_seconds=total,
+        start_seconds=start,
     )
-    pipeline = Pipeline(
+    context = StepContext(
         store=store,
         provider=provider,
         storage=storage,
         catalog=catalog,
         cadence=cadence,
-        internal_retry_limit=settings.internal_retry_limit,
-        submit_concurrency=settings.submit_concurrency,
-        provider_limits=ProviderLimits(
+        limits=ProviderLimits(
             provider,
             refresh_seconds=settings.provider_limits_refresh_seconds,
             retry_seconds=settings.provider_limit_retry_seconds,
         ),
+        internal_retry_limit=settings.internal_retry_limit,
+        submit_concurrency=settings.submit_concurrency,
     )
+    pipeline = Pipeline(context)
     step_queue = None
     if not is_sqlite(engine):
         timings = QueueTimings.from_lease(settings.lease_seconds)
@@ -200,7 +216,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         step_queue=step_queue,
     )
     # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.
-    pipeline.job_due = runtime.job_submitted
+    context.job_due = runtime.job_submitted
     try:
         yield runtime
     finally:

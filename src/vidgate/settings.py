@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         200 * 1024 * 1024, gt=0, description="Largest accepted upload (Runway's ephemeral cap)."
     )
+    probe_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Media files (uploads, ingested URLs, data URIs) probed at once; more wait. "
+        "Bounds the memory a burst of large images or videos can take.",
+    )
     api_rate_per_second: float = Field(
         10.0,
         ge=0,
@@ -85,9 +91,28 @@ class Settings(BaseSettings):
         40, ge=1, description="Requests an API key may make at once before the rate applies."
     )
     json_body_max_bytes: int = Field(
-        48 * 1024 * 1024,
+        6 * 1024 * 1024,
         gt=0,
-        description="Largest JSON request body the API reads (data URIs count); over it: 413.",
+        description="Largest JSON request body the API reads: one data URI at its 5 MiB cap "
+        "plus 1 MiB for the other fields (more media: upload them). Over it: 413.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="The most a client may take to send a request's line and headers (from "
+        "connecting, or from the previous answer); slower: disconnected.",
+    )
+    body_idle_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The longest pause allowed while a request body arrives; longer: 408 and "
+        "the connection closed (an upload's temporary file removed at once).",
+    )
+    max_connections: int = Field(
+        512,
+        ge=1,
+        description="Connections (and requests in progress) one API process takes at once; "
+        "beyond: 503.",
     )
     poll_min_seconds: float = Field(
         1.0, gt=0, description="Shortest wait between two polls of one task."
@@ -194,6 +219,12 @@ class Settings(BaseSettings):
     )
     emulator_task_seconds: float = Field(
         5.0, ge=0, description="How long emulated tasks run in emulator mode."
+    )
+    log_format: Literal["human", "json"] = Field(
+        "human",
+        description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
+        "(time, level, logger, message) or `json`, one object per line with the same facts as "
+        "fields.",
     )
 
     # Read under the SDK's own names, never with the VIDGATE_ prefix.

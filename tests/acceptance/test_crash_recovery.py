@@ -21,10 +21,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.emulator.server import EmulatorServer
-from vidgate.jobs.status import Status
+from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
-from vidgate.pipeline.worker import FailureCode
 from vidgate.runtime import EMULATOR_API_KEY
 
 JOBS = 12

@@ -13,12 +13,10 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 from serving import Served, run_vidgate, vidgate_env
 
 from vidgate.tenancy.keys import CACHE_SECONDS
@@ -28,20 +26,6 @@ MIB = 1024 * 1024
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return run_vidgate(*args, env=env, cwd=Path(env["VIDGATE_DATA_DIR"]), timeout=60)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[type[Served]]:
-    started: list[Served] = []
-
-    class Tracked(Served):
-        def __init__(self, *args: str, env: dict[str, str]) -> None:
-            super().__init__(*args, env=env, cwd=tmp_path)
-            started.append(self)
-
-    yield Tracked
-    for server in started:
-        server.stop()
 
 
 def test_text_to_video_end_to_end_with_a_range_download(

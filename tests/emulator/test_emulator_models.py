@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from runwayml import RunwayML
 
+from vidgate.catalog import MediaKind
 from vidgate.emulator.server import EmulatorServer
 from vidgate.emulator.testing import (
     MediaHost,
@@ -23,7 +24,7 @@ from vidgate.emulator.testing import (
     video_clip,
     wait_for_task,
 )
-from vidgate.media.probe import MediaKind, probe_media
+from vidgate.media.probe import probe_media
 
 FPS = 24
 MEDIA_HOST = "media.example.com"  # served from loopback through the hostMap knob

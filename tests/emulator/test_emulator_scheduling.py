@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from vidgate.catalog import Endpoint
+from vidgate.catalog import Endpoint, MediaKind
 from vidgate.emulator.clock import ManualClock, iso_timestamp
 from vidgate.emulator.config import EmulatorConfig, failure_text
 from vidgate.emulator.downloads import parse_range
@@ -15,7 +15,7 @@ from vidgate.emulator.organization import Organization
 from vidgate.emulator.plan import RenderPlan, plan_output
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
 from vidgate.errors import ValidationFailed
-from vidgate.media.probe import MediaInfo, MediaKind
+from vidgate.media.probe import MediaInfo
 from vidgate.requests.generation import validate_request
 
 PLAN = RenderPlan(width=64, height=64, duration_seconds=2.0, fps=24, seed=0)

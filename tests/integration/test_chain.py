@@ -27,8 +27,11 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import extract_frame, probe_media
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline, Worker
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.requests.chain_plan import validate_chain
 from vidgate.runtime import EMULATOR_API_KEY
@@ -93,12 +96,15 @@ def _make_harness(store: JobStore, storage: Storage, emulator: EmulatorServer) -
         api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
     )
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=storage,
-        catalog=get_catalog(),
-        cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
-        internal_retry_limit=2,
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=storage,
+            catalog=get_catalog(),
+            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+            internal_retry_limit=2,
+            limits=ProviderLimits(provider),
+        )
     )
     return Harness(store, storage, pipeline, Worker(pipeline, idle_seconds=0.05), emulator)
 
@@ -110,7 +116,7 @@ async def harness(
     storage = Storage.from_url((tmp_path / "media").as_uri())
     made = _make_harness(JobStore(engine), storage, emulator)
     yield made
-    await made.pipeline.provider.aclose()
+    await made.pipeline.context.provider.aclose()
 
 
 def _pixels(image: Image.Image) -> NDArray[np.float64]:
@@ -279,7 +285,7 @@ async def test_a_restart_resumes_after_the_last_finished_segment(
     try:
         done = await restarted.run_until_done(parent.id)
     finally:
-        await restarted.pipeline.provider.aclose()
+        await restarted.pipeline.context.provider.aclose()
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert len(await harness.store.list_children(parent.id)) == 2
     assert harness.emulator.stats()["tasksCreated"]["total"] == 2

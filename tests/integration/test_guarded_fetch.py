@@ -20,7 +20,7 @@ import pytest
 
 from tls_support import Certificate, self_signed_certificate
 from vidgate.errors import MediaRejected, PayloadTooLarge
-from vidgate.media.url_policy import FetchedMedia, fetch_media, guarded_client
+from vidgate.media.guarded_fetch import FetchedMedia, fetch_media, guarded_client
 
 FIELD = "promptImage"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

@@ -19,11 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from vidgate.catalog import get_catalog
 from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.models import Job
-from vidgate.jobs.status import Status
+from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import FailureCode, Pipeline, Worker
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.storage import Storage
@@ -83,12 +86,15 @@ async def harness(
         api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
     )
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=storage,
-        catalog=get_catalog(),
-        cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
-        internal_retry_limit=2,
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=storage,
+            catalog=get_catalog(),
+            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+            internal_retry_limit=2,
+            limits=ProviderLimits(provider),
+        )
     )
     worker = Worker(pipeline, idle_seconds=0.05)
     yield Harness(store, storage, pipeline, worker, emulator, media_dir)

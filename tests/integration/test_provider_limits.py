@@ -21,8 +21,10 @@ from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, SubmitSlots
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline, Worker
+from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.worker import Worker
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
@@ -61,12 +63,14 @@ async def node(database_url: str, emulator: EmulatorServer, media: Path) -> Asyn
     )
     store = JobStore(engine)
     pipeline = Pipeline(
-        store=store,
-        provider=provider,
-        storage=Storage.from_url(media.as_uri()),
-        catalog=get_catalog(),
-        cadence=PollCadence(min_seconds=0.1, max_seconds=0.3),
-        provider_limits=ProviderLimits(provider, refresh_seconds=0.5, retry_seconds=0.1),
+        StepContext(
+            store=store,
+            provider=provider,
+            storage=Storage.from_url(media.as_uri()),
+            catalog=get_catalog(),
+            cadence=PollCadence(min_seconds=0.1, max_seconds=0.3),
+            limits=ProviderLimits(provider, refresh_seconds=0.5, retry_seconds=0.1),
+        )
     )
     try:
         yield Node(store, pipeline, Worker(pipeline, idle_seconds=0.05), provider)

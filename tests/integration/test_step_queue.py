@@ -22,8 +22,10 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.step_queue import QueueTimings, StepQueue, libpq_url
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import upgrade_database
+from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.worker import Pipeline
+from vidgate.pipeline.steps import Pipeline
+from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.storage import Storage
@@ -53,11 +55,14 @@ class Cluster:
 
     def pipeline(self) -> Pipeline:
         return Pipeline(
-            store=self.store,
-            provider=self.provider,
-            storage=self.storage,
-            catalog=get_catalog(),
-            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+            StepContext(
+                store=self.store,
+                provider=self.provider,
+                storage=self.storage,
+                catalog=get_catalog(),
+                cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
+                limits=ProviderLimits(self.provider),
+            )
         )
 
     async def queue(self) -> StepQueue:

@@ -14,7 +14,7 @@ from vidgate.catalog import (
     get_catalog,
 )
 from vidgate.errors import NotFound, ValidationFailed
-from vidgate.requests import generation as vidgate_requests
+from vidgate.requests import rules as vidgate_rules
 
 CATALOG = get_catalog()
 ALL_PAIRS = [(m.id, e) for m in CATALOG.models() for e in m.endpoints]
@@ -75,7 +75,7 @@ def test_endpoint_spec_is_consistent(model_id: str, endpoint: Endpoint) -> None:
     assert model.label and model.provider and model.best_for
     assert model.speed in ("fast", "standard", "slow")
     for rule in ep.rules:
-        assert rule in vidgate_requests._RULES, f"rule {rule} has no function in requests.py"
+        assert rule in vidgate_rules.RULES, f"rule {rule} has no function in requests/rules.py"
     for old, wanted in ep.renamed.items():
         assert old not in ep.fields, f"{old} is renamed but also a field"
         assert wanted == "" or wanted in ep.fields, f"{old} -> {wanted}: no such field"
@@ -104,7 +104,7 @@ def test_endpoint_spec_is_consistent(model_id: str, endpoint: Endpoint) -> None:
 
 def test_every_rule_function_is_used_by_some_model() -> None:
     used = {rule for m in CATALOG.models() for ep in m.endpoints.values() for rule in ep.rules}
-    assert used == set(vidgate_requests._RULES)
+    assert used == set(vidgate_rules.RULES)
 
 
 def test_from_toml_reads_a_small_catalog() -> None:

@@ -11,7 +11,8 @@ from vidgate.emulator.render import render_video
 from vidgate.errors import ValidationFailed
 from vidgate.media.probe import probe_media
 from vidgate.media.stitch import join_videos
-from vidgate.requests.chain_plan import plan_segments, validate_chain
+from vidgate.requests.chain_plan import validate_chain
+from vidgate.requests.segments import plan_segments
 
 GEN45 = tuple(range(2, 11))
 

@@ -12,8 +12,10 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
+from vidgate.catalog import MediaKind
 from vidgate.errors import MediaRejected
-from vidgate.media.probe import MediaKind, extract_frame, probe_media, save_poster, sniff_mime
+from vidgate.media.probe import extract_frame, probe_media, save_poster
+from vidgate.media.sniff import sniff_mime
 
 
 def _video(

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from vidgate.catalog import Endpoint, EndpointSpec, FieldSpec, get_catalog
 from vidgate.errors import ValidationFailed
-from vidgate.requests.generation import SEED_MAX, validate_request
+from vidgate.requests.fields import SEED_MAX
+from vidgate.requests.generation import validate_request
 
 CATALOG = get_catalog()
 PAIRS = [(m.id, e) for m in CATALOG.models() for e in m.endpoints]

@@ -2,34 +2,61 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
+import json
 import random
 from datetime import timedelta
 
 import pytest
+import standardwebhooks
 
 from vidgate.errors import RequestError, WebhookSignatureInvalid
-from vidgate.webhooks import SIGNATURE_HEADER, sign_webhook, verify_webhook
+from vidgate.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    verify_webhook,
+    webhook_headers,
+)
 from vidgate.webhooks.schedule import RetrySchedule
 from vidgate.webhooks.signing import new_webhook_secret
 
-SECRET = "whsec_test-secret"
+SECRET = new_webhook_secret()
 BODY = b'{"id":"whd_1","type":"generation.succeeded","data":{"id":"01J","status":"succeeded"}}'
 NOW = 1_800_000_000
+ID = "whd_1"
 
 
-def test_header_format_is_the_documented_one() -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW)
-    expected = hmac.new(SECRET.encode(), f"{NOW}.".encode() + BODY, hashlib.sha256).hexdigest()
-    assert header == f"t={NOW},v1={expected}"
-    assert SIGNATURE_HEADER == "Vidgate-Signature"
+def headers(secret: str = SECRET, *, timestamp: int = NOW, body: bytes = BODY) -> dict[str, str]:
+    return webhook_headers(secret, ID, body, timestamp=timestamp)
+
+
+def test_headers_follow_the_standard_webhooks_spec() -> None:
+    sent = headers()
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{ID}.{NOW}.".encode() + BODY, hashlib.sha256).digest()
+    assert sent == {
+        "webhook-id": ID,
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+    assert tuple(sent) == (DELIVERY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+
+
+def test_the_standardwebhooks_library_verifies_what_vidgate_signs() -> None:
+    sent = webhook_headers(SECRET, ID, BODY)  # now: the library checks against its own clock
+    assert standardwebhooks.Webhook(SECRET).verify(BODY, sent) == json.loads(BODY)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(new_webhook_secret()).verify(BODY, sent)
 
 
 def test_a_good_signature_verifies_and_returns_its_timestamp() -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW)
-    assert verify_webhook(SECRET, header, BODY, now=NOW + 10) == NOW
+    assert verify_webhook(SECRET, headers(), BODY, now=NOW + 10) == NOW
+    upper = {name.upper(): value for name, value in headers().items()}
+    assert verify_webhook(SECRET, upper, BODY, now=NOW) == NOW
 
 
 @pytest.mark.parametrize(
@@ -42,64 +69,69 @@ def test_a_good_signature_verifies_and_returns_its_timestamp() -> None:
     ],
 )
 def test_a_tampered_body_is_refused(body: bytes) -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW)
     with pytest.raises(WebhookSignatureInvalid, match="does not match"):
-        verify_webhook(SECRET, header, body, now=NOW)
+        verify_webhook(SECRET, headers(), body, now=NOW)
 
 
 def test_another_secret_is_refused() -> None:
-    header = sign_webhook("whsec_other", BODY, timestamp=NOW)
     with pytest.raises(WebhookSignatureInvalid, match="does not match"):
-        verify_webhook(SECRET, header, BODY, now=NOW)
+        verify_webhook(SECRET, headers(new_webhook_secret()), BODY, now=NOW)
 
 
-def test_a_changed_timestamp_breaks_the_signature() -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW).replace(f"t={NOW}", f"t={NOW + 1}")
+def test_a_changed_id_or_timestamp_breaks_the_signature() -> None:
     with pytest.raises(WebhookSignatureInvalid, match="does not match"):
-        verify_webhook(SECRET, header, BODY, now=NOW)
+        verify_webhook(SECRET, {**headers(), "webhook-timestamp": str(NOW + 1)}, BODY, now=NOW)
+    with pytest.raises(WebhookSignatureInvalid, match="does not match"):
+        verify_webhook(SECRET, {**headers(), "webhook-id": "whd_2"}, BODY, now=NOW)
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86_400, 10**9])
 def test_old_and_future_timestamps_are_refused(offset: int) -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW)
     with pytest.raises(WebhookSignatureInvalid, match="tolerance"):
-        verify_webhook(SECRET, header, BODY, now=NOW - offset)
+        verify_webhook(SECRET, headers(), BODY, now=NOW - offset)
 
 
 def test_the_tolerance_is_a_parameter() -> None:
-    header = sign_webhook(SECRET, BODY, timestamp=NOW)
-    assert verify_webhook(SECRET, header, BODY, now=NOW + 3000, tolerance_seconds=3600) == NOW
+    assert verify_webhook(SECRET, headers(), BODY, now=NOW + 3000, tolerance_seconds=3600) == NOW
     with pytest.raises(WebhookSignatureInvalid):
-        verify_webhook(SECRET, header, BODY, now=NOW + 11, tolerance_seconds=10)
+        verify_webhook(SECRET, headers(), BODY, now=NOW + 11, tolerance_seconds=10)
 
 
 @pytest.mark.parametrize(
-    "header",
+    "changed",
     [
-        None,
-        "",
-        "garbage",
-        f"v1={'0' * 64}",
-        f"t={NOW}",
-        f"t={NOW},t={NOW},v1={'0' * 64}",
-        f"t=-{NOW},v1={'0' * 64}",
-        f"t=１２,v1={'0' * 64}",
-        "t=1," + "v1=00," * 2000,
+        {},
+        {"webhook-id": ""},
+        {"webhook-timestamp": "garbage"},
+        {"webhook-timestamp": "-1"},
+        {"webhook-timestamp": "１２"},
+        {"webhook-signature": ""},
+        {"webhook-signature": "garbage"},
+        {"webhook-signature": "v2,abc"},
+        {"webhook-signature": " ".join(["v1,00"] * 2000)},
     ],
 )
-def test_malformed_headers_are_refused(header: str | None) -> None:
+def test_malformed_headers_are_refused(changed: dict[str, str]) -> None:
+    sent = {**headers(), **changed} if changed else {}
     with pytest.raises(WebhookSignatureInvalid):
-        verify_webhook(SECRET, header, BODY, now=NOW)
+        verify_webhook(SECRET, sent, BODY, now=NOW)
 
 
 def test_any_of_several_secrets_and_signatures_may_match() -> None:
-    good = sign_webhook(SECRET, BODY, timestamp=NOW)
+    old = new_webhook_secret()
+    good = headers()
     # As while a receiver rotates: old and new secret both accepted.
-    assert verify_webhook(["whsec_old", SECRET], good, BODY, now=NOW) == NOW
-    other = sign_webhook("whsec_old", BODY, timestamp=NOW).split(",")[1]
-    assert verify_webhook(SECRET, f"{good},{other}", BODY, now=NOW) == NOW
+    assert verify_webhook([old, SECRET], good, BODY, now=NOW) == NOW
+    other = headers(old)["webhook-signature"]
+    both = {**good, "webhook-signature": f"{other} {good['webhook-signature']}"}
+    assert verify_webhook(SECRET, both, BODY, now=NOW) == NOW
     with pytest.raises(WebhookSignatureInvalid):
-        verify_webhook(["whsec_a", "whsec_b"], good, BODY, now=NOW)
+        verify_webhook([new_webhook_secret(), old], good, BODY, now=NOW)
+
+
+def test_a_secret_set_by_hand_still_signs() -> None:
+    hand = "whsec_not*base64*at*all"
+    assert verify_webhook(hand, headers(hand), BODY, now=NOW) == NOW
 
 
 def test_the_error_is_a_request_error_of_the_tree() -> None:
@@ -110,7 +142,7 @@ def test_the_error_is_a_request_error_of_the_tree() -> None:
 def test_new_secrets_are_random_and_prefixed() -> None:
     secrets = {new_webhook_secret() for _ in range(50)}
     assert len(secrets) == 50
-    assert all(s.startswith("whsec_") and len(s) == 6 + 43 for s in secrets)
+    assert all(s.startswith("whsec_") and len(base64.b64decode(s[6:])) == 32 for s in secrets)
 
 
 # --- the retry schedule -------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
-from vidgate.media.url_policy import Resolver
+from vidgate.media.guarded_fetch import Resolver
 from vidgate.runtime import Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.tenancy.keys import KeyStore
@@ -49,12 +49,20 @@ from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
 from vidgate.webhooks.store import WebhookStore
 
-__all__ = ["RuntimeFactory", "create_app"]
+__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
 
 log = logging.getLogger("vidgate.api")
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
 
+#: Sent with every answer unless the route set its own: no content sniffing (a JSON error or a
+#: stored file is never run as HTML), no referrer leaking a job URL, no framing (clickjacking).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 64 * 1024 * 1024
 
@@ -170,7 +178,7 @@ def create_app(
 
 
 class RequestMiddleware:
-    """Per request: an id (``X-Request-ID``) and the request counter.
+    """Per request: an id (``X-Request-ID``), the security headers and the request counter.
 
     A 413 (from :class:`~vidgate.api.body_guard.BodyGuard` or the upload route) sent before the
     body was read ends the connection (``Connection: close``): the rest
@@ -210,8 +218,11 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message["headers"] = headers
             elif status == 413 and not body_read and not message.get("more_body", False):
                 # The whole answer goes out now; the connection ends after a short linger.
                 await send({**message, "more_body": True})

@@ -254,8 +254,13 @@ class EstimateIn(_In):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1, max_length=64)
+    # strict: a number, never `true` (1 s) or `"5"`.
     duration: float | None = Field(
-        None, gt=0, le=3600, description="Seconds; default: the longest the model allows."
+        None,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="Seconds; default: the longest the model allows.",
     )
     endpoint: GenerationEndpoint | None = None
 
@@ -272,9 +277,9 @@ class EstimateOut(_Out):
 class RecommendIn(_In):
     use_case: UseCase = UseCase.TEXT
     priority: Priority = Priority.BALANCED
-    has_image: bool = False
-    duration: float | None = Field(None, gt=0, le=3600)
-    include_legacy: bool = False
+    has_image: bool = Field(False, strict=True)
+    duration: float | None = Field(None, gt=0, le=3600, strict=True)
+    include_legacy: bool = Field(False, strict=True)
 
 
 class RecommendOut(_Out):

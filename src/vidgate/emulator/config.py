@@ -53,7 +53,7 @@ FAILURE_TEXTS: Final[dict[str, str]] = {
     "INTERNAL": "An internal error occurred; try again.",
 }
 
-STARTUP_ONLY: Final = frozenset({"output_dir", "render_workers"})
+STARTUP_ONLY: Final = frozenset({"output_dir", "render_workers", "state_file"})
 """Knobs fixed when the emulator starts; the control endpoint refuses to change them."""
 
 _RATES: Final = ("fail_rate", "http429_rate", "http5xx_rate", "drop_connection_rate")
@@ -178,6 +178,11 @@ class EmulatorConfig(BaseModel):
         None, description="Where outputs are rendered (None: a temporary directory)."
     )
     render_workers: int = Field(2, ge=1, le=32, description="Threads rendering outputs.")
+    state_file: Path | None = Field(
+        None,
+        description="SQLite file keeping tasks, uploads and credits across restarts (None: "
+        "in memory only); emulator mode uses DATA_DIR/emulator/state.db.",
+    )
 
     @field_validator("concurrency", "daily_limit")
     @classmethod

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vidgate.emulator.stats import Stats
 from vidgate.errors import ProviderUnavailable
 
-__all__ = ["EmulatedDrop", "Fault", "FaultMiddleware", "quiet_dropped_connections"]
+__all__ = ["EmulatedDrop", "Fault", "FaultMiddleware", "pick_fault", "quiet_dropped_connections"]
 
 Fault = Literal["http429", "http5xx", "drop"]
 EMULATOR_HEADER = (b"x-vidgate-emulator", b"1")
@@ -34,6 +34,17 @@ class EmulatedDrop(ProviderUnavailable):
 
     def __init__(self, what: str = "connection dropped by the emulator") -> None:
         super().__init__(what)
+
+
+def pick_fault(roll: float, *, drop: float, http429: float, http5xx: float) -> Fault | None:
+    """The fault a uniform ``roll`` in [0, 1) lands on, given each fault's rate."""
+    if roll < drop:
+        return "drop"
+    if roll < drop + http429:
+        return "http429"
+    if roll < drop + http429 + http5xx:
+        return "http5xx"
+    return None
 
 
 class FaultMiddleware:

@@ -12,12 +12,15 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from vidgate.errors import RateLimited, RequestError, ValidationFailed
 
 __all__ = ["DAY_SECONDS", "LedgerEntry", "Organization"]
 
 DAY_SECONDS = 86_400.0
+USAGE_MAX_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,38 @@ class Organization:
         self._ledger: list[LedgerEntry] = []
         self._generations: dict[str, deque[float]] = {}
 
+    def record(self, wall_of: Callable[[float], float]) -> dict[str, Any]:
+        """Balance, ledger and windows as plain values, clock readings as wall time."""
+        return {
+            "credit_balance": self.credit_balance,
+            "ledger": [[e.day.isoformat(), e.model, e.amount] for e in self._ledger],
+            "generations": {m: [wall_of(t) for t in w] for m, w in self._generations.items()},
+        }
+
+    @classmethod
+    def from_record(cls, values: dict[str, Any], at_of: Callable[[float], float]) -> Organization:
+        org = cls(int(values["credit_balance"]))
+        org._ledger = [LedgerEntry(date.fromisoformat(d), m, a) for d, m, a in values["ledger"]]
+        org._generations = {m: deque(at_of(t) for t in w) for m, w in values["generations"].items()}
+        return org
+
+    def admit(self, model: str, credits: int, now: float, daily_limit: int | None) -> None:
+        """Check a new task of ``model`` may run: RateLimited past the daily limit,
+        RequestError without ``credits`` left."""
+        if daily_limit is not None:
+            wait = self.retry_after(model, now, daily_limit)
+            if wait is not None:
+                raise RateLimited(
+                    f"You have reached the daily generation limit of {model} "
+                    f"({daily_limit} per 24 hours); try again later.",
+                    retry_after=wait,
+                )
+        if self.credit_balance < credits:
+            raise RequestError(
+                f"You do not have enough credits to run this task: it needs up to "
+                f"{credits}, the balance is {self.credit_balance}."
+            )
+
     # --- credits ----------------------------------------------------------------------------
 
     def charge(self, model: str, credits: int, when: datetime) -> None:
@@ -45,6 +80,21 @@ class Organization:
         if credits > 0:
             self.credit_balance += credits
             self._ledger.append(LedgerEntry(when.date(), model, -credits))
+
+    def usage_between(
+        self, start: str | None, before: str | None, *, today: date
+    ) -> dict[str, Any]:
+        """``POST /v1/organization/usage`` for the dates given (default: the last 30 days);
+        ValidationFailed names a bad date."""
+        first = _parse_date("startDate", start) if start else today - timedelta(days=30)
+        end = _parse_date("beforeDate", before) if before else first + timedelta(days=30)
+        if end <= first:
+            raise ValidationFailed.single("beforeDate", "must be after startDate")
+        if (end - first).days > USAGE_MAX_DAYS:
+            raise ValidationFailed.single(
+                "beforeDate", f"must be at most {USAGE_MAX_DAYS} days after startDate"
+            )
+        return self.usage(first, end)
 
     def usage(self, start: date, before: date) -> dict[str, Any]:
         """The ``/v1/organization/usage`` body for days in [start, before)."""
@@ -113,3 +163,10 @@ class Organization:
                 "models": {m: {"dailyGenerations": self.generations_today(m, now)} for m in ids}
             },
         }
+
+
+def _parse_date(name: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.single(name, f"must be a date YYYY-MM-DD, got {value!r}") from None

@@ -23,7 +23,6 @@ from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.faults import quiet_dropped_connections
 from vidgate.emulator.state import EmulatorState, ForcedOutcome
 from vidgate.errors import ConfigurationError
-from vidgate.settings import Settings
 
 __all__ = ["DEFAULT_HOST", "EmulatorControl", "EmulatorServer"]
 
@@ -111,11 +110,6 @@ class EmulatorServer(EmulatorControl):
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EmulatorServer:
-        """The emulator ``vidgate serve`` embeds in emulator mode (no ``RUNWAYML_API_SECRET``)."""
-        return cls(EmulatorConfig(task_seconds=settings.emulator_task_seconds))
 
     @property
     def state(self) -> EmulatorState:

@@ -14,26 +14,25 @@ import random
 import secrets
 import threading
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from vidgate.catalog import Catalog, Endpoint, get_catalog
 from vidgate.emulator.clock import Clock, SystemClock, iso_timestamp
 from vidgate.emulator.config import EmulatorConfig, failure_text
-from vidgate.emulator.faults import Fault
+from vidgate.emulator.faults import Fault, pick_fault
 from vidgate.emulator.organization import Organization
 from vidgate.emulator.outputs import OutputStore, UrlCheck
 from vidgate.emulator.plan import RenderPlan
+from vidgate.emulator.state_file import StateFile
 from vidgate.emulator.stats import Stats
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
 from vidgate.emulator.uploads import Upload, UploadStore
-from vidgate.errors import MediaRejected, NotFound, RateLimited, RequestError, ValidationFailed
+from vidgate.errors import MediaRejected, NotFound, RequestError
 
 __all__ = ["EmulatorState", "ForcedOutcome", "OutputForbidden"]
 
 ForcedOutcome = Literal["succeed", "fail", "cancel"]
-USAGE_MAX_DAYS = 90
 
 
 class EmulatorState:
@@ -52,7 +51,9 @@ class EmulatorState:
         self.clock = clock or SystemClock()
         self.catalog = catalog or get_catalog()
         self.stats = Stats()
-        secret = secrets.token_bytes(32)
+        # With a state file, tasks, uploads and credits outlive this process (state_file.py).
+        self._file = StateFile(config.state_file, self.clock) if config.state_file else None
+        secret = self._file.secret() if self._file else secrets.token_bytes(32)
         self.outputs = OutputStore(config.output_dir, workers=config.render_workers, secret=secret)
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -61,6 +62,8 @@ class EmulatorState:
         self._closed = False
         self._secret = secret
         self._reset_locked()
+        if self._file is not None:
+            self._restore(self._file)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -72,11 +75,39 @@ class EmulatorState:
         self._fault_rng = random.Random(seed)
         self._outcome_rng = random.Random(None if seed is None else seed + 1)
 
+    def _restore(self, file: StateFile) -> None:
+        saved = file.load()
+        self.board = TaskBoard.restore(saved.tasks)
+        self.uploads.restore(saved.uploads)
+        if saved.organization is not None:
+            self.organization = saved.organization
+        for task in self.board:
+            # A render the previous process did not finish is done again.
+            task.render_submitted = task.render_done_at is not None
+        with self._lock:
+            self._start_renders(list(self.board))
+            self._advance()
+            self._ensure_scheduler()
+
+    def _save(
+        self, *tasks: Task, deleted: str | None = None, uploads: tuple[Upload, ...] = ()
+    ) -> None:
+        """Write what changed to the state file, with the organization (no file: nothing)."""
+        if self._file is not None:
+            self._file.save(
+                tasks=tasks,
+                deleted_tasks=[deleted] if deleted else [],
+                uploads=uploads,
+                organization=self.organization,
+            )
+
     def reset(self) -> None:
         """Back to the start: the initial config, no tasks or uploads, full balance, zero stats."""
         with self._lock:
             self.config = self.initial_config
             self.outputs.clear()
+            if self._file is not None:
+                self._file.clear()
             self._reset_locked()
             self.stats.reset()
             self._wake.notify_all()
@@ -88,6 +119,9 @@ class EmulatorState:
         if self._scheduler is not None:
             self._scheduler.join(timeout=5)
         self.outputs.close()
+        if self._file is not None:
+            with self._lock:
+                self._file.close()
 
     def update_config(self, patch: dict[str, Any]) -> EmulatorConfig:
         """Apply knobs (ValidationFailed names a bad one); ``creditBalance`` sets the balance."""
@@ -100,6 +134,7 @@ class EmulatorState:
                 )
             if any(k in patch for k in ("creditBalance", "credit_balance")):
                 self.organization.credit_balance = updated.credit_balance
+                self._save()
             self.config = updated
             self._advance()
             self._wake.notify_all()
@@ -112,13 +147,9 @@ class EmulatorState:
             if not (c.http429_rate or c.http5xx_rate or c.drop_connection_rate):
                 return None
             roll = self._fault_rng.random()
-        if roll < c.drop_connection_rate:
-            return "drop"
-        if roll < c.drop_connection_rate + c.http429_rate:
-            return "http429"
-        if roll < c.drop_connection_rate + c.http429_rate + c.http5xx_rate:
-            return "http5xx"
-        return None
+        return pick_fault(
+            roll, drop=c.drop_connection_rate, http429=c.http429_rate, http5xx=c.http5xx_rate
+        )
 
     # --- tasks ----------------------------------------------------------------------------
 
@@ -137,20 +168,7 @@ class EmulatorState:
             self._advance()
             now = self.clock.now()
             c = self.config
-            limit = c.daily_limit_of(model)
-            if limit is not None:
-                wait = self.organization.retry_after(model, now, limit)
-                if wait is not None:
-                    raise RateLimited(
-                        f"You have reached the daily generation limit of {model} "
-                        f"({limit} per 24 hours); try again later.",
-                        retry_after=wait,
-                    )
-            if self.organization.credit_balance < estimated_credits:
-                raise RequestError(
-                    f"You do not have enough credits to run this task: it needs up to "
-                    f"{estimated_credits}, the balance is {self.organization.credit_balance}."
-                )
+            self.organization.admit(model, estimated_credits, now, c.daily_limit_of(model))
             failure_code = None
             if c.fail_rate and self._outcome_rng.random() < c.fail_rate:
                 failure_code = c.failure_code
@@ -176,6 +194,7 @@ class EmulatorState:
             self.organization.charge(model, estimated_credits, task.created_wall)
             self.stats.task_created(model, endpoint.value)
             self._advance()
+            self._save(task)
             self._ensure_scheduler()
             self._wake.notify_all()
             return task
@@ -216,6 +235,7 @@ class EmulatorState:
             before = self._cancel(task)
             self.board.remove(task)
             self.outputs.discard(task.id)
+            self._save(deleted=task.id)
             self._wake.notify_all()
             return before
 
@@ -235,6 +255,7 @@ class EmulatorState:
                 self.board.force_end(task, now, failure=failure)
                 self._start_renders([task])
             self._advance()
+            self._save(task)
             self._wake.notify_all()
 
     def tasks_view(self) -> list[dict[str, Any]]:
@@ -243,30 +264,18 @@ class EmulatorState:
         with self._lock:
             self._advance()
             now = self.clock.now()
-            return [
-                {
-                    "id": t.id,
-                    "model": t.model,
-                    "endpoint": t.endpoint.value,
-                    "status": t.status_at(now).value,
-                    "createdAt": iso_timestamp(t.created_wall),
-                    "startedAt": self._stamp(t.slot_at, now),
-                    "endedAt": self._stamp(t.end_at, now),
-                    "width": t.plan.width,
-                    "height": t.plan.height,
-                    "durationSeconds": t.plan.duration_seconds,
-                }
-                for t in self.board
-            ]
-
-    def _stamp(self, at: float | None, now: float) -> str | None:
-        """A past instant of the clock as an ISO timestamp (None if unknown or still ahead)."""
-        return None if at is None or at > now else iso_timestamp(self.clock.wall(at))
+            return [t.control_view(now, self.clock.wall) for t in self.board]
 
     def _task(self, task_id: str) -> Task:
         task = self.board.get(task_id)
         if task is None:
-            raise NotFound(f"Task {task_id} not found")
+            message = f"Task {task_id} not found"  # Runway's words
+            if self.config.state_file:  # vidgate's emulator mode: say where to look
+                message += (
+                    f" in the emulator's state {self.config.state_file} (deleted, or the "
+                    "emulator was reset or its state removed)"
+                )
+            raise NotFound(message)
         return task
 
     def _cancel(self, task: Task) -> TaskStatus:
@@ -320,6 +329,7 @@ class EmulatorState:
             self.board.render_finished(task, self.clock.now(), failure)
             task.plan = task.plan.without_inputs()
             self._advance()
+            self._save(task)
             self._wake.notify_all()
 
     # --- uploads --------------------------------------------------------------------------
@@ -327,9 +337,11 @@ class EmulatorState:
     def create_upload(self, filename: str) -> tuple[Upload, dict[str, str]]:
         with self._lock:
             now = self.clock.now()
-            self.uploads.purge_expired(now=now)
+            expired = self.uploads.purge_expired(now=now)
             upload = self.uploads.create(filename, now=now, ttl=self.config.upload_ttl_seconds)
             self.stats.count("uploads")
+            if self._file is not None:
+                self._file.save(uploads=[upload], deleted_uploads=expired)
             return upload, self.uploads.form_fields(upload)
 
     def complete_upload(
@@ -339,6 +351,7 @@ class EmulatorState:
             upload = self.uploads.complete(fields, data, content_type, now=self.clock.now())
             if upload is not None:
                 self.stats.count("uploadFiles")
+                self._save(uploads=(upload,))
             return upload
 
     def lookup_upload(self, uri: str) -> bytes | None:
@@ -364,16 +377,7 @@ class EmulatorState:
         """``POST /v1/organization/usage``; ValidationFailed names a bad date."""
         with self._lock:
             self._advance()
-            today = self.clock.wall().date()
-            first = _parse_date("startDate", start) if start else today - timedelta(days=30)
-            end = _parse_date("beforeDate", before) if before else first + timedelta(days=30)
-            if end <= first:
-                raise ValidationFailed.single("beforeDate", "must be after startDate")
-            if (end - first).days > USAGE_MAX_DAYS:
-                raise ValidationFailed.single(
-                    "beforeDate", f"must be at most {USAGE_MAX_DAYS} days after startDate"
-                )
-            return self.organization.usage(first, end)
+            return self.organization.usage_between(start, before, today=self.clock.wall().date())
 
     # --- time -----------------------------------------------------------------------------
 
@@ -393,6 +397,8 @@ class EmulatorState:
             task.final_credits = task.final_cost()
             refund = task.estimated_credits - task.final_credits
             self.organization.refund(task.model, refund, self.clock.wall(task.end_at or now))
+        if changes.started or changes.ended:
+            self._save(*changes.started, *changes.ended)
 
     def _ensure_scheduler(self) -> None:
         if not self._background or self._scheduler is not None or self._closed:
@@ -417,10 +423,3 @@ class OutputForbidden(RequestError):
 
     status_code = 403
     code = "forbidden"
-
-
-def _parse_date(name: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed.single(name, f"must be a date YYYY-MM-DD, got {value!r}") from None

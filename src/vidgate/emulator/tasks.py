@@ -14,17 +14,31 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from vidgate.catalog import Endpoint
+from vidgate.emulator.clock import iso_timestamp
 from vidgate.emulator.plan import RenderPlan
 
-__all__ = ["Advance", "Task", "TaskBoard", "TaskStatus"]
+__all__ = ["TIME_FIELDS", "Advance", "Task", "TaskBoard", "TaskStatus"]
 
 LimitOf = Callable[[str], int | None]
+
+# The fields of a Task that are readings of the emulator's clock (stored as wall-clock time).
+TIME_FIELDS = (
+    "created_at",
+    "eligible_at",
+    "slot_at",
+    "running_at",
+    "due_at",
+    "end_at",
+    "render_done_at",
+    "cancelled_at",
+)
 
 # Failure codes decided before generation starts fail as soon as the task would start running.
 _EARLY_FAILURES = ("INPUT_PREPROCESSING", "SAFETY.INPUT")
@@ -113,6 +127,54 @@ class Task:
         used = math.ceil(round(self.credits_per_second * self.plan.duration_seconds, 6))
         return min(self.estimated_credits, used)
 
+    def control_view(self, now: float, wall: Callable[[float], datetime]) -> dict[str, Any]:
+        """The task as ``GET /_emulator/tasks`` shows it: when it got its slot (``startedAt``)
+        and reached its final state (``endedAt``), and its output's shape."""
+
+        def stamp(at: float | None) -> str | None:
+            return None if at is None or at > now else iso_timestamp(wall(at))
+
+        return {
+            "id": self.id,
+            "model": self.model,
+            "endpoint": self.endpoint.value,
+            "status": self.status_at(now).value,
+            "createdAt": iso_timestamp(self.created_wall),
+            "startedAt": stamp(self.slot_at),
+            "endedAt": stamp(self.end_at),
+            "width": self.plan.width,
+            "height": self.plan.height,
+            "durationSeconds": self.plan.duration_seconds,
+        }
+
+    def record(self, wall_of: Callable[[float], float]) -> dict[str, Any]:
+        """The task as plain values, clock readings turned into wall time by ``wall_of``."""
+        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in TIME_FIELDS:
+            if values[name] is not None:
+                values[name] = wall_of(values[name])
+        values["endpoint"] = self.endpoint.value
+        values["created_wall"] = self.created_wall.isoformat()
+        values["cancelled_from"] = self.cancelled_from.value if self.cancelled_from else None
+        values["plan"] = asdict(self.plan)
+        return values
+
+    @classmethod
+    def from_record(cls, values: dict[str, Any], at_of: Callable[[float], float]) -> Task:
+        """The inverse of :meth:`record` (``at_of``: wall time to a reading of this clock)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in values.items() if k in known}
+        for name in TIME_FIELDS:
+            if values.get(name) is not None:
+                values[name] = at_of(values[name])
+        values["endpoint"] = Endpoint(values["endpoint"])
+        values["created_wall"] = datetime.fromisoformat(values["created_wall"])
+        cancelled = values.get("cancelled_from")
+        values["cancelled_from"] = TaskStatus(cancelled) if cancelled else None
+        plan_fields = {f.name for f in fields(RenderPlan)}
+        values["plan"] = RenderPlan(**{k: v for k, v in values["plan"].items() if k in plan_fields})
+        return cls(**values)
+
     def assign_slot(self, at: float) -> None:
         """Hold a concurrency slot from `at`: PENDING, then RUNNING, then due."""
         self.slot_at = at
@@ -146,6 +208,23 @@ class TaskBoard:
 
     def __iter__(self) -> Iterator[Task]:
         return iter(list(self._tasks.values()))
+
+    @classmethod
+    def restore(cls, tasks: Iterable[Task]) -> TaskBoard:
+        """A board holding ``tasks`` (in creation order) as they were when last recorded."""
+        board = cls()
+        for task in sorted(tasks, key=lambda t: t.created_at):
+            board._tasks[task.id] = task
+            if task.cancelled_at is None and task.final_credits is None:
+                board._unsettled[task.id] = task
+            if task.slot_at is None:
+                if task.cancelled_at is None:
+                    board._waiting.setdefault(task.model, deque()).append(task)
+                continue
+            board._holding.setdefault(task.model, []).append(task)
+            last = board._last_slot.get(task.model, task.slot_at)
+            board._last_slot[task.model] = max(last, task.slot_at)
+        return board
 
     def __len__(self) -> int:
         return len(self._tasks)

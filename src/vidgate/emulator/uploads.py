@@ -14,8 +14,9 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 __all__ = ["RUNWAY_URI_PREFIX", "Upload", "UploadStore"]
 
@@ -39,6 +40,20 @@ class Upload:
     def runway_uri(self) -> str:
         return f"{RUNWAY_URI_PREFIX}{self.id}"
 
+    def record(self, wall_of: Callable[[float], float]) -> dict[str, Any]:
+        """The upload as plain values, its clock readings as wall time (see Task.record)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["created_at"] = wall_of(self.created_at)
+        values["expires_at"] = wall_of(self.expires_at)
+        return values
+
+    @classmethod
+    def from_record(cls, values: dict[str, Any], at_of: Callable[[float], float]) -> Upload:
+        upload = cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+        return replace(
+            upload, created_at=at_of(upload.created_at), expires_at=at_of(upload.expires_at)
+        )
+
 
 class UploadStore:
     """Upload slots and their files, in memory. Not thread-safe: the owner serialises calls."""
@@ -49,6 +64,14 @@ class UploadStore:
 
     def __len__(self) -> int:
         return len(self._uploads)
+
+    def __iter__(self) -> Iterator[Upload]:
+        return iter(list(self._uploads.values()))
+
+    def restore(self, uploads: Iterable[Upload]) -> None:
+        """Hold ``uploads`` again (read back from the emulator's state file)."""
+        for upload in uploads:
+            self._uploads[upload.id] = upload
 
     def create(self, filename: str, *, now: float, ttl: float) -> Upload:
         upload = Upload(str(uuid.uuid4()), _basename(filename), now, now + ttl)
@@ -94,10 +117,12 @@ class UploadStore:
             return None
         return upload
 
-    def purge_expired(self, *, now: float) -> None:
-        """Forget uploads whose URI has expired (their bytes with them)."""
-        for upload_id in [u.id for u in self._uploads.values() if now >= u.expires_at]:
+    def purge_expired(self, *, now: float) -> list[str]:
+        """Forget uploads whose URI has expired (their bytes with them); returns their ids."""
+        expired = [u.id for u in self._uploads.values() if now >= u.expires_at]
+        for upload_id in expired:
             del self._uploads[upload_id]
+        return expired
 
     def _sign(self, policy: str) -> str:
         return hmac.new(self._secret, policy.encode(), hashlib.sha256).hexdigest()

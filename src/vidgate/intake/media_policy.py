@@ -2,12 +2,14 @@
 
 :meth:`MediaPolicy.validate` runs ``validate_request`` and then, for every media reference:
 
-1. :meth:`MediaPolicy.check` (pure, called by the validator): ``runway://`` and data URIs pass;
-   an https URL must pass :func:`~vidgate.media.url_policy.check_media_url` against
-   ``VIDGATE_MEDIA_ALLOWED_HOSTS``. Nothing is fetched or resolved yet.
+1. :meth:`MediaPolicy.check` (pure, called by the validator, which has already applied the media
+   URI rule of :mod:`vidgate.media.url_check`): an https URL must also pass
+   :func:`~vidgate.media.url_check.check_media_url` against ``VIDGATE_MEDIA_ALLOWED_HOSTS``.
+   Nothing is fetched or resolved yet.
 2. A ``runway://`` URI must be one of the caller's own unexpired uploads (when API keys are on)
-   and fit the field's limits (length, size, height); an https host must resolve to public
-   addresses only (resolved, never dialled).
+   and fit the field's limits (length, size, height); a data URI's bytes must be what it declares
+   and pass the bounded probe an upload passes (:meth:`~vidgate.media.facts.MediaProbe.inspect`);
+   an https host must resolve to public addresses only (resolved, never dialled).
 3. Ingest mode (``VIDGATE_MEDIA_INGEST``): each https URL is fetched by vidgate through the guarded
    transport (which vets the address it dials), probed, uploaded to the provider, recorded as the
    caller's upload, and replaced in the body by its ``runway://`` URI, so the provider never
@@ -22,10 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import os
 import re
-import socket
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -37,24 +37,19 @@ import httpx
 from vidgate.catalog import Catalog
 from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, MediaRejected, PayloadTooLarge, ValidationFailed
-from vidgate.media.url_policy import (
+from vidgate.media.facts import MediaProbe, limit_problems
+from vidgate.media.guarded_fetch import (
     Resolver,
-    check_media_url,
     fetch_media,
     guarded_client,
-    is_public_address,
+    host_problem,
     system_resolver,
 )
+from vidgate.media.url_check import check_data_uri, check_media_url
 from vidgate.provider.base import Provider
 from vidgate.requests.generation import GenerationRequest, MediaInput, validate_request
 from vidgate.settings import Settings
-from vidgate.tenancy.uploads import (
-    MediaFacts,
-    UploadStore,
-    inspect_file,
-    limit_problems,
-    upload_filename,
-)
+from vidgate.tenancy.uploads import UploadStore, facts_of_upload, upload_filename
 
 __all__ = ["MediaPolicy"]
 
@@ -100,6 +95,7 @@ class MediaPolicy:
         self._client_factory = client_factory or (lambda: guarded_client(resolver=resolver))
         self._client: httpx.AsyncClient | None = None
         self.tmp_dir = settings.data_dir / "tmp"
+        self.probe = MediaProbe(catalog, concurrency=settings.probe_concurrency)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -118,6 +114,7 @@ class MediaPolicy:
                 field=media.path,
                 allowed_hosts=self.settings.media_allowed_hosts,
                 kind=media.kind,
+                catalog=self.catalog,
             )
         except MediaRejected as exc:
             return "; ".join(p.message for p in exc.problems)
@@ -154,7 +151,9 @@ class MediaPolicy:
         model = request.model if request else str(raw.get("model"))
         runway = [m for m in media if _scheme(m.uri) == "runway"]
         https = [m for m in media if _scheme(m.uri) == "https"]
+        data = [m for m in media if _scheme(m.uri) == "data"]
         problems += await self._check_uploads(model, runway, owner, auth_enabled)
+        problems += await self._check_data_uris(model, data)
         problems += await self._check_hosts(https)
         if problems or request is None:
             raise ValidationFailed(problems)
@@ -200,38 +199,49 @@ class MediaPolicy:
                 continue
             problems += [
                 FieldProblem(item.path, message)
-                for message in limit_problems(
-                    item.path, item.spec, MediaFacts.of_upload(record), model
-                )
+                for message in limit_problems(item.path, item.spec, facts_of_upload(record), model)
             ]
         return problems
+
+    async def _check_data_uris(self, model: str, media: list[MediaInput]) -> list[FieldProblem]:
+        """A data URI's bytes must be the type it declares and pass the upload's bounded probe."""
+        problems: list[FieldProblem] = []
+        for item in media:
+            try:
+                await self._check_data_uri(model, item)
+            except (MediaRejected, ValidationFailed) as exc:
+                problems += [FieldProblem(item.path, p.message) for p in exc.problems]
+        return problems
+
+    async def _check_data_uri(self, model: str, item: MediaInput) -> None:
+        found = check_data_uri(item.uri, field=item.path, kind=item.kind, catalog=self.catalog)
+        fd, name = await asyncio.to_thread(_make_temp, self.tmp_dir, "data-")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as dest:
+                await asyncio.to_thread(dest.write, found.data)
+            facts = await self.probe.inspect(path, field=item.path)
+        finally:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(path.unlink)
+        limits = self.catalog.limits_for(found.kind)
+        declared = limits.canonical(found.mime_type) if limits else found.mime_type
+        if facts.mime_type != declared:
+            raise MediaRejected.single(
+                item.path, f"the data URI says {found.mime_type} but holds {facts.mime_type}"
+            )
+        problems = limit_problems(item.path, item.spec, facts, model)
+        if problems:
+            raise ValidationFailed([FieldProblem(item.path, m) for m in problems])
 
     async def _check_hosts(self, media: list[MediaInput]) -> list[FieldProblem]:
         """Every https host must resolve, and only to public addresses (no connection is made)."""
         problems: list[FieldProblem] = []
         for item in media:
             host = urlsplit(item.uri).hostname or ""
-            try:
-                async with asyncio.timeout(_RESOLVE_SECONDS):
-                    addresses = await self._resolver(host)
-            except (OSError, TimeoutError, socket.gaierror):
-                problems.append(FieldProblem(item.path, f"the host {host!r} does not resolve"))
-                continue
-            if not addresses:
-                problems.append(FieldProblem(item.path, f"the host {host!r} has no address"))
-                continue
-            for raw in addresses:
-                try:
-                    public = is_public_address(ipaddress.ip_address(raw))
-                except ValueError:
-                    public = False
-                if not public:
-                    problems.append(
-                        FieldProblem(
-                            item.path, f"host {host!r} resolves to {raw}, not a public address"
-                        )
-                    )
-                    break
+            message = await host_problem(host, resolver=self._resolver, seconds=_RESOLVE_SECONDS)
+            if message:
+                problems.append(FieldProblem(item.path, message))
         return problems
 
     async def _ingest(
@@ -247,7 +257,7 @@ class MediaPolicy:
         max_bytes = min(self.settings.upload_max_bytes, limits.upload_max_bytes)
         if self._client is None:
             self._client = self._client_factory()
-        fd, name = await asyncio.to_thread(_make_temp, self.tmp_dir)
+        fd, name = await asyncio.to_thread(_make_temp, self.tmp_dir, "ingest-")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as dest:
@@ -259,8 +269,9 @@ class MediaPolicy:
                     dest=dest,
                     kind=media.kind,
                     client=self._client,
+                    catalog=self.catalog,
                 )
-            facts = await inspect_file(path, field=media.path, catalog=self.catalog)
+            facts = await self.probe.inspect(path, field=media.path)
             problems = limit_problems(media.path, media.spec, facts, model)
             if problems:
                 raise ValidationFailed([FieldProblem(media.path, m) for m in problems])
@@ -283,9 +294,9 @@ class MediaPolicy:
                 await asyncio.to_thread(path.unlink)
 
 
-def _make_temp(directory: Path) -> tuple[int, str]:
+def _make_temp(directory: Path, prefix: str) -> tuple[int, str]:
     directory.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix="ingest-", suffix=".part", dir=directory)
+    return tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
 
 
 def _sha256(path: Path) -> str:

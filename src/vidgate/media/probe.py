@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import BinaryIO, Final, Literal
 
 import av
@@ -27,30 +26,22 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
+from vidgate.catalog import MediaKind, get_catalog
 from vidgate.errors import MediaRejected
+from vidgate.media.bounds import MediaLimits, check_image_header, check_stream_headers
+from vidgate.media.sniff import SNIFF_BYTES, sniff_mime
 
 __all__ = [
     "MediaInfo",
-    "MediaKind",
     "MediaSource",
     "extract_frame",
     "open_container",
     "probe_media",
     "save_poster",
-    "sniff_mime",
 ]
 
 MediaSource = str | os.PathLike[str] | bytes | BinaryIO
 """A path, the whole file in memory, or a seekable binary file object read from its start."""
-
-SNIFF_BYTES: Final = 64
-"""How many leading bytes :func:`sniff_mime` needs to tell every supported type apart."""
-
-
-class MediaKind(StrEnum):
-    IMAGE = "image"  # a still picture (an animated GIF/WebP counts as an image too)
-    VIDEO = "video"  # has a moving-picture stream, with or without sound
-    AUDIO = "audio"  # sound only (cover art does not make it a video)
 
 
 @dataclass(frozen=True)
@@ -69,17 +60,8 @@ class MediaInfo:
     frame_count: int | None = None
 
 
-# ISO-BMFF major brands that are not plain MP4 video.
-_FTYP_BRANDS: Final = {
-    b"qt  ": "video/quicktime",
-    b"M4A ": "audio/mp4",
-    b"M4B ": "audio/mp4",
-    b"avif": "image/avif",
-    b"avis": "image/avif",
-    b"heic": "image/heic",
-    b"heix": "image/heic",
-    b"mif1": "image/heic",
-}
+# Still images Pillow reads the size of from the header alone.
+_STILL_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 # PyAV (FFmpeg demuxer) names, for files whose first bytes carry no signature.
 _FORMAT_MIME: Final = {
@@ -106,40 +88,6 @@ _AUDIO_ONLY: Final = {
     "video/x-matroska": "audio/x-matroska",
     "video/ogg": "audio/ogg",
 }
-
-
-def sniff_mime(head: bytes) -> str | None:
-    """The media type the leading bytes announce, or ``None`` if no known signature matches.
-
-    Pass at least the first 64 bytes; fewer may still match the short signatures.
-    """
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head.startswith(b"RIFF") and len(head) >= 12:
-        return {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}.get(
-            head[8:12]
-        )
-    if head[4:8] == b"ftyp":
-        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        # The EBML header names the DocType within its first few dozen bytes.
-        return "video/webm" if b"webm" in head[:SNIFF_BYTES] else "video/x-matroska"
-    if head.startswith(b"fLaC"):
-        return "audio/flac"
-    if head.startswith(b"OggS"):
-        return "video/ogg" if b"\x80theora" in head[:SNIFF_BYTES] else "audio/ogg"
-    if head.startswith(b"ID3"):
-        return "audio/mpeg"
-    if len(head) >= 2 and head[0] == 0xFF:
-        if head[1] & 0xF6 == 0xF0:  # 12-bit sync, MPEG layer 0: an ADTS AAC frame
-            return "audio/aac"
-        if head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # 11-bit sync, layer I-III: MPEG audio
-            return "audio/mpeg"
-    return None
 
 
 def _reason(exc: av.error.FFmpegError) -> str:
@@ -198,21 +146,35 @@ def _displayed_size(width: int, height: int, rotation: float) -> tuple[int, int]
     return (height, width) if round(rotation) % 180 == 90 else (width, height)
 
 
-def probe_media(source: MediaSource, *, field: str = "file") -> MediaInfo:
+def probe_media(
+    source: MediaSource, *, field: str = "file", limits: MediaLimits | None = None
+) -> MediaInfo:
     """Read what ``source`` really is, checking every packet is present.
 
     Raises :class:`MediaRejected` (naming ``field``) when the file is empty, not media, has no
-    audio or video stream, cannot be decoded, or is truncated or damaged.
+    audio or video stream, cannot be decoded, or is truncated or damaged. With ``limits`` (the
+    catalog's), what the headers declare is checked first and a bomb is refused undecoded.
     """
     head = _read_head(source)
     if not head:
         raise MediaRejected.single(field, "is empty")
     sniffed = sniff_mime(head)
+    if limits is not None and sniffed in _STILL_TYPES:
+        check_image_header(source, field=field, limits=limits)
     with open_container(source, field=field) as container:
         video = _primary_video(container)
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise MediaRejected.single(field, "has no audio or video stream")
+        if limits is not None:
+            check_stream_headers(
+                container,
+                video,
+                audio,
+                field=field,
+                limits=limits,
+                image=_is_image(sniffed, container),
+            )
         try:
             scan = _scan_packets(container, video, audio)
         except av.error.FFmpegError as exc:
@@ -222,7 +184,7 @@ def probe_media(source: MediaSource, *, field: str = "file") -> MediaInfo:
             raise MediaRejected.single(field, problem)
         format_name = container.format.name
         mime = sniffed or _FORMAT_MIME.get(format_name, "application/octet-stream")
-        if mime.startswith("image/") or format_name.endswith("_pipe") or format_name == "image2":
+        if _is_image(mime, container):
             kind = MediaKind.IMAGE
         elif video is not None:
             kind = MediaKind.VIDEO
@@ -253,6 +215,11 @@ def probe_media(source: MediaSource, *, field: str = "file") -> MediaInfo:
             frame_rate=float(rate) if rate and kind is MediaKind.VIDEO else None,
             frame_count=(scan.video_packets or None) if video is not None else None,
         )
+
+
+def _is_image(mime: str | None, container: InputContainer) -> bool:
+    name = container.format.name
+    return (mime or "").startswith("image/") or name.endswith("_pipe") or name == "image2"
 
 
 @dataclass
@@ -351,17 +318,23 @@ def _seek_near_end(container: InputContainer, stream: VideoStream) -> bool:
 
 
 def extract_frame(
-    source: MediaSource, which: Literal["first", "last"] = "first", *, field: str = "file"
+    source: MediaSource,
+    which: Literal["first", "last"] = "first",
+    *,
+    field: str = "file",
+    limits: MediaLimits | None = None,
 ) -> Image.Image:
     """The first or last picture of a video (or the picture of an image), as an RGB image.
 
     For ``"last"`` the reader seeks to the final key frame and decodes from there, falling back to
-    a full decode (still one frame in memory at a time) when the file cannot seek.
+    a full decode (still one frame in memory at a time) when the file cannot seek. The picture's
+    declared size is held to ``limits`` (the catalog's by default) before a frame is decoded.
     """
+    limits = get_catalog().media if limits is None else limits
     try:
-        frame = _decode_one(source, which, field, seek=True)
+        frame = _decode_one(source, which, field, limits, seek=True)
         if frame is None and which == "last":
-            frame = _decode_one(source, which, field, seek=False)  # a seek that found nothing
+            frame = _decode_one(source, which, field, limits, seek=False)  # the seek found nothing
     except av.error.FFmpegError as exc:
         raise MediaRejected.single(field, f"is truncated or corrupt ({_reason(exc)})") from exc
     if frame is None:
@@ -370,12 +343,22 @@ def extract_frame(
 
 
 def _decode_one(
-    source: MediaSource, which: Literal["first", "last"], field: str, *, seek: bool
+    source: MediaSource,
+    which: Literal["first", "last"],
+    field: str,
+    limits: MediaLimits,
+    *,
+    seek: bool,
 ) -> VideoFrame | None:
+    head = _read_head(source)
+    if sniff_mime(head) in _STILL_TYPES:
+        check_image_header(source, field=field, limits=limits)
     with open_container(source, field=field) as container:
         stream = _primary_video(container)
         if stream is None:
             raise MediaRejected.single(field, "has no picture")
+        image = _is_image(sniff_mime(head), container)
+        check_stream_headers(container, stream, None, field=field, limits=limits, image=image)
         if which == "first":
             return _first_frame(container, stream)
         if seek:

@@ -1,5 +1,7 @@
 """Turning a queued job into a stored video: submit -> poll -> store, and chained long videos.
 
-Modules: ``worker`` (the pipeline steps and the worker loop), ``chain`` (chained segments joined
-into one video), ``polling`` (when to ask the provider next).
+Modules: ``context`` (what every step works with), ``steps`` (one job's submit -> poll -> store,
+and the step runner), ``chain`` (chained segments joined into one video), ``outputs`` (storing a
+finished video), ``worker`` (the claim/heartbeat/wake loop of one process), ``polling`` (when to
+ask the provider next).
 """

@@ -25,24 +25,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vidgate.errors import Conflict, MediaRejected, ValidationFailed, VidgateError
 from vidgate.jobs.models import Job
-from vidgate.jobs.status import Status
+from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import StaleJob
-from vidgate.media.probe import probe_media, save_poster
 from vidgate.media.stitch import join_videos, last_frame_png
+from vidgate.pipeline.context import StepContext, aware
+from vidgate.pipeline.outputs import store_video
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
-
-if TYPE_CHECKING:
-    from vidgate.pipeline.worker import Pipeline
 
 __all__ = ["ChainSteps", "segment_idempotency_key"]
 
@@ -58,19 +55,11 @@ def segment_idempotency_key(parent_id: str, index: int) -> str:
     return f"chain:{parent_id}:{index}"
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 class ChainSteps:
     """The parent job's step; the pipeline hands it every job whose endpoint is ``chain``."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-
-    @property
-    def _job_due(self) -> Callable[[str], Awaitable[None]] | None:
-        return self.pipeline.job_due
+    def __init__(self, context: StepContext) -> None:
+        self.ctx = context
 
     async def step(self, job: Job) -> Job:
         """Run the parent's step; re-run it on the fresh row if a cancel request lands meanwhile.
@@ -84,7 +73,7 @@ class ChainSteps:
             try:
                 return await self._step(job)
             except StaleJob:
-                fresh = await self.pipeline.store.get_job(job.id)
+                fresh = await self.ctx.store.get_job(job.id)
                 if fresh.lease_owner != job.lease_owner or fresh.status.is_terminal:
                     raise  # another worker took the job over: it is theirs now
                 job = fresh
@@ -92,12 +81,12 @@ class ChainSteps:
 
     async def _step(self, job: Job) -> Job:
         try:
-            plan = validate_chain(job.request, catalog=self.pipeline.catalog)
+            plan = validate_chain(job.request, catalog=self.ctx.catalog)
         except ValidationFailed as exc:
-            return await self.pipeline.finish(
-                job, Status.FAILED, reason=str(exc), failure_code="INVALID_REQUEST"
+            return await self.ctx.finish(
+                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.INVALID_REQUEST
             )
-        children = {c.segment_index: c for c in await self.pipeline.store.list_children(job.id)}
+        children = {c.segment_index: c for c in await self.ctx.store.list_children(job.id)}
         if job.cancel_requested:
             return await self._cancel(job, plan, children)
         for index in range(plan.count):
@@ -117,14 +106,14 @@ class ChainSteps:
         return f"segment {index + 1} of {plan.count}"
 
     async def _wait_for(self, job: Job, plan: ChainPlan, index: int, child: Job) -> Job:
-        now = self.pipeline.clock()
-        cadence = self.pipeline.cadence
+        now = self.ctx.clock()
+        cadence = self.ctx.cadence
         # Look again just after the segment's own next step: that is when it can change.
-        due = (_aware(child.next_run_at) - now).total_seconds() + cadence.min_seconds
+        due = (aware(child.next_run_at) - now).total_seconds() + cadence.min_seconds
         delay = min(max(due, cadence.min_seconds), cadence.max_seconds)
         progress = min((index + child.progress) / plan.count, 0.99)
         reason = f"{self._label(plan, index)}: {child.status_reason or child.status.value}"
-        return await self.pipeline.store.release(
+        return await self.ctx.store.release(
             job,
             now + timedelta(seconds=delay),
             status=Status.RUNNING,
@@ -135,7 +124,7 @@ class ChainSteps:
     async def _start_segment(
         self, job: Job, plan: ChainPlan, index: int, children: dict[int | None, Job]
     ) -> Job:
-        store = self.pipeline.store
+        store = self.ctx.store
         label = self._label(plan, index)
         if job.status is not Status.RUNNING:
             # Running before any segment exists: a cancel of a queued parent never strands one.
@@ -152,22 +141,22 @@ class ChainSteps:
                 image = await self._upload_last_frame(job, children[index - 1], index)
             except VidgateError as exc:
                 if isinstance(exc, MediaRejected):
-                    return await self.pipeline.finish(
+                    return await self.ctx.finish(
                         job,
                         Status.FAILED,
                         reason=f"{label}: the previous segment's last frame is unusable: {exc}",
-                        failure_code="CHAIN_FRAME_FAILED",
+                        failure_code=FailureCode.CHAIN_FRAME_FAILED,
                         cost_credits=_cost(children.values()),
                     )
                 log.warning("chain %s: uploading the frame for %s failed: %s", job.id, label, exc)
                 return await store.release(
                     job,
-                    self.pipeline.clock() + timedelta(seconds=_RETRY_SECONDS),
+                    self.ctx.clock() + timedelta(seconds=_RETRY_SECONDS),
                     status_reason=f"{label}: uploading the start frame again ({exc})",
                 )
         endpoint = plan.endpoint(index)
-        body = plan.segment_body(index, image, catalog=self.pipeline.catalog)
-        estimate = self.pipeline.catalog.estimate_cost(
+        body = plan.segment_body(index, image, catalog=self.ctx.catalog)
+        estimate = self.ctx.catalog.estimate_cost(
             plan.model, duration=plan.durations[index], endpoint=endpoint
         )
         key = segment_idempotency_key(job.id, index)
@@ -186,11 +175,10 @@ class ChainSteps:
         except Conflict:
             # Made already by an earlier run of this step (with another upload of the frame).
             child = next(c for c in await store.list_children(job.id) if c.segment_index == index)
-        if self._job_due is not None:
-            await self._job_due(child.id)
+        await self.ctx.make_due(child.id)
         return await store.release(
             job,
-            self.pipeline.clock() + timedelta(seconds=self.pipeline.cadence.min_seconds),
+            self.ctx.clock() + timedelta(seconds=self.ctx.cadence.min_seconds),
             status=Status.RUNNING,
             status_reason=f"{label}: queued",
             progress=max(index / plan.count, job.progress),
@@ -199,12 +187,12 @@ class ChainSteps:
     async def _upload_last_frame(self, job: Job, previous: Job, index: int) -> str:
         if previous.output_key is None:
             raise MediaRejected.single("segment", f"segment {index} has no stored output")
-        async with self.pipeline.storage.local_copy(previous.output_key) as path:
+        async with self.ctx.storage.local_copy(previous.output_key) as path:
             png = await asyncio.to_thread(last_frame_png, path, field=f"segment {index}")
         with tempfile.TemporaryDirectory(prefix="vidgate-chain-") as tmp:
             frame = Path(tmp) / f"{job.id}-{index}.png"
             await asyncio.to_thread(frame.write_bytes, png)
-            return await self.pipeline.provider.upload(frame, filename=frame.name)
+            return await self.ctx.provider.upload(frame, filename=frame.name)
 
     async def _segment_ended(
         self, job: Job, plan: ChainPlan, index: int, child: Job, children: dict[int | None, Job]
@@ -212,7 +200,7 @@ class ChainSteps:
         label = self._label(plan, index)
         cost = _cost(children.values())
         if child.status is Status.CANCELLED:
-            return await self.pipeline.finish(
+            return await self.ctx.finish(
                 job,
                 Status.CANCELLED,
                 reason=f"{label} was cancelled: {child.status_reason or 'cancelled'}",
@@ -220,31 +208,30 @@ class ChainSteps:
                 cost_credits=cost,
             )
         message = child.failure_message or child.status_reason or "failed"
-        return await self.pipeline.finish(
+        return await self.ctx.finish(
             job,
             Status.FAILED,
             reason=f"{label} failed: {message}",
-            failure_code=child.failure_code or "SEGMENT_FAILED",
+            failure_code=child.failure_code or FailureCode.SEGMENT_FAILED,
             cost_credits=cost,
         )
 
     async def _cancel(self, job: Job, plan: ChainPlan, children: dict[int | None, Job]) -> Job:
-        store = self.pipeline.store
+        store = self.ctx.store
         active = [c for c in children.values() if not c.status.is_terminal]
         for child in active:
             await store.request_cancel(child.id)
-            if self._job_due is not None:
-                await self._job_due(child.id)
+            await self.ctx.make_due(child.id)
         remaining = [c for c in await store.list_children(job.id) if not c.status.is_terminal]
         done = sum(1 for c in children.values() if c.status is Status.SUCCEEDED)
         if remaining:
             return await store.release(
                 job,
-                self.pipeline.clock() + timedelta(seconds=self.pipeline.cadence.min_seconds),
+                self.ctx.clock() + timedelta(seconds=self.ctx.cadence.min_seconds),
                 status_reason=f"cancelling {self._label(plan, min(done, plan.count - 1))}",
             )
         final = await store.list_children(job.id)
-        return await self.pipeline.finish(
+        return await self.ctx.finish(
             job,
             Status.CANCELLED,
             reason=f"cancelled by request after {done} of {plan.count} {_segments(plan.count)}",
@@ -254,7 +241,7 @@ class ChainSteps:
     # --- joining -----------------------------------------------------------------------------
 
     async def _join(self, job: Job, plan: ChainPlan, segments: Sequence[Job]) -> Job:
-        store, storage = self.pipeline.store, self.pipeline.storage
+        store = self.ctx.store
         if job.status is not Status.DOWNLOADING:
             job = await store.update_job(
                 job,
@@ -263,55 +250,47 @@ class ChainSteps:
                 status_reason=f"joining {plan.count} {_segments(plan.count)}",
                 progress=0.99,
             )
-        video_key = f"jobs/{job.id}/video.mp4"
-        poster_key = f"jobs/{job.id}/poster.jpg"
         keys = [s.output_key for s in segments]
         if any(k is None for k in keys):
-            return await self.pipeline.finish(
+            return await self.ctx.finish(
                 job,
                 Status.FAILED,
                 reason="a finished segment has no stored output",
-                failure_code="CHAIN_JOIN_FAILED",
+                failure_code=FailureCode.CHAIN_JOIN_FAILED,
                 cost_credits=_cost(segments),
             )
         with tempfile.TemporaryDirectory(prefix="vidgate-chain-") as tmp:
-            paths: list[Path] = []
-            async with contextlib.AsyncExitStack() as stack:
-                for key in keys:
-                    assert key is not None
-                    paths.append(
-                        await stack.enter_async_context(self.pipeline.storage.local_copy(key))
-                    )
-                joined = Path(tmp) / "video.mp4"
-                try:
+            joined = Path(tmp) / "video.mp4"
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    paths: list[Path] = []
+                    for key in keys:
+                        assert key is not None
+                        paths.append(
+                            await stack.enter_async_context(self.ctx.storage.local_copy(key))
+                        )
                     result = await asyncio.to_thread(
                         join_videos, paths, joined, target_seconds=plan.total_seconds
                     )
-                except MediaRejected as exc:
-                    return await self.pipeline.finish(
-                        job,
-                        Status.FAILED,
-                        reason=f"the segments could not be joined: {exc}",
-                        failure_code="CHAIN_JOIN_FAILED",
-                        cost_credits=_cost(segments),
+                with joined.open("rb") as handle:
+                    columns = await store_video(
+                        self.ctx.storage, job.id, handle, length=joined.stat().st_size
                     )
-            info = await asyncio.to_thread(probe_media, joined, field="output")
-            poster = io.BytesIO()
-            await asyncio.to_thread(save_poster, joined, poster)
-            with joined.open("rb") as handle:
-                stored = await storage.save_from(
-                    video_key, handle, length=joined.stat().st_size, content_type="video/mp4"
+            except MediaRejected as exc:
+                return await self.ctx.finish(
+                    job,
+                    Status.FAILED,
+                    reason=f"the segments could not be joined: {exc}",
+                    failure_code=FailureCode.CHAIN_JOIN_FAILED,
+                    cost_credits=_cost(segments),
                 )
-        await storage.save_bytes(poster_key, poster.getvalue(), content_type="image/jpeg")
         log.info("chain %s: joined %d segments (%s)", job.id, plan.count, result.mode)
-        return await self.pipeline.finish(
+        return await self.ctx.finish(
             job,
             Status.SUCCEEDED,
             reason=f"joined {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(segments),
-            **self.pipeline.output_columns(
-                stored, info, video_key=video_key, poster_key=poster_key
-            ),
+            **columns,
         )
 
 

@@ -1,6 +1,7 @@
 """Signed webhooks: a job's end, POSTed to its owner's URL until delivered (docs/webhooks.md).
 
-For receivers, :func:`verify_webhook` is the one thing to import::
+Deliveries follow the Standard Webhooks spec, so stock libraries verify them; for receivers
+written with vidgate installed, :func:`verify_webhook` is the one thing to import::
 
     from vidgate.webhooks import verify_webhook, WebhookSignatureInvalid
 
@@ -15,8 +16,10 @@ from vidgate.webhooks.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     sign_webhook,
     verify_webhook,
+    webhook_headers,
 )
 
 __all__ = [
@@ -24,7 +27,9 @@ __all__ = [
     "DELIVERY_HEADER",
     "EVENT_HEADER",
     "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "WebhookSignatureInvalid",
     "sign_webhook",
     "verify_webhook",
+    "webhook_headers",
 ]

@@ -28,16 +28,12 @@ import httpx
 from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
-from vidgate.media.url_policy import check_https_url, guarded_client
+from vidgate.media.guarded_fetch import guarded_client
+from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
 from vidgate.webhooks.models import WebhookDelivery
 from vidgate.webhooks.schedule import RetrySchedule
-from vidgate.webhooks.signing import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    sign_webhook,
-)
+from vidgate.webhooks.signing import EVENT_HEADER, webhook_headers
 from vidgate.webhooks.store import (
     AttemptOutcome,
     JobRenderer,
@@ -66,7 +62,7 @@ def webhook_client(settings: Settings) -> httpx.AsyncClient:
 class WebhookDispatcher:
     """Makes and sends webhook deliveries in one process.
 
-    ``client`` must come from :func:`~vidgate.media.url_policy.guarded_client` (tests pass one
+    ``client`` must come from :func:`~vidgate.media.guarded_fetch.guarded_client` (tests pass one
     that trusts their certificate and may dial loopback); :meth:`run` closes it when it stops.
     """
 
@@ -201,8 +197,7 @@ class WebhookDispatcher:
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign_webhook(secret, body),
-            DELIVERY_HEADER: delivery.id,
+            **webhook_headers(secret, delivery.id, body),
             EVENT_HEADER: delivery.event_type,
         }
         try:

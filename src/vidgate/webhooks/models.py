@@ -68,7 +68,7 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
 
-    #: ``whd_`` + a time-sortable id; sent as ``Vidgate-Delivery`` on every attempt.
+    #: ``whd_`` + a time-sortable id; sent as ``webhook-id`` on every attempt.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     owner: Mapped[str] = mapped_column(String(64))

@@ -9,17 +9,9 @@ address again when it connects, which is what actually stops a name re-pointed l
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
-
 from vidgate.errors import FieldProblem, MediaRejected
-from vidgate.media.url_policy import (
-    Resolver,
-    check_https_url,
-    is_public_address,
-    system_resolver,
-)
+from vidgate.media.guarded_fetch import Resolver, host_problem, system_resolver
+from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
 from vidgate.webhooks.store import WebhookStore
 
@@ -74,19 +66,5 @@ class WebhookUrlPolicy:
         return target is not None and target.secret is not None
 
     async def _resolve_problems(self, host: str, field: str) -> list[FieldProblem]:
-        try:
-            async with asyncio.timeout(_RESOLVE_SECONDS):
-                addresses = await self._resolver(host)
-        except (OSError, TimeoutError, socket.gaierror):
-            return [FieldProblem(field, f"the host {host!r} does not resolve")]
-        if not addresses:
-            return [FieldProblem(field, f"the host {host!r} has no address")]
-        for raw in addresses:
-            try:
-                public = is_public_address(ipaddress.ip_address(raw))
-            except ValueError:
-                public = False
-            if not public:
-                message = f"host {host!r} resolves to {raw}, not a public address"
-                return [FieldProblem(field, message)]
-        return []
+        message = await host_problem(host, resolver=self._resolver, seconds=_RESOLVE_SECONDS)
+        return [FieldProblem(field, message)] if message else []

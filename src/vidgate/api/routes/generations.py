@@ -233,6 +233,7 @@ RangeHeader = Annotated[
 IfRangeHeader = Annotated[str | None, Header(alias="If-Range")]
 
 
+@router.head("/v1/generations/{job_id}/video", include_in_schema=False)
 @router.get(
     "/v1/generations/{job_id}/video",
     response_class=Response,
@@ -254,6 +255,7 @@ async def get_video(
     return await serve_job_file(ctx, job, "video", range_header, if_range)
 
 
+@router.head("/v1/generations/{job_id}/poster", include_in_schema=False)
 @router.get(
     "/v1/generations/{job_id}/poster",
     response_class=Response,

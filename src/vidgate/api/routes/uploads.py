@@ -15,15 +15,10 @@ from fastapi import APIRouter, Query, Request, Response
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.schemas import UploadList, UploadOut
 from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
+from vidgate.media.facts import limit_problems
+from vidgate.media.multipart import FORM_OVERHEAD_BYTES, receive_multipart
 from vidgate.tenancy.tables import Upload
-from vidgate.tenancy.uploads import (
-    FORM_OVERHEAD_BYTES,
-    inspect_file,
-    limit_problems,
-    receive_multipart,
-    target_field,
-    upload_filename,
-)
+from vidgate.tenancy.uploads import target_field, upload_filename
 
 __all__ = ["router", "upload_out"]
 
@@ -129,7 +124,7 @@ async def create_upload(
         if model is None and (endpoint or field_name):
             raise ValidationFailed.single("model", "required when endpoint or field is given")
         catalog = ctx.runtime.catalog
-        facts = await inspect_file(received.path, field="file", catalog=catalog)
+        facts = await ctx.media.probe.inspect(received.path, field="file")
         if model is not None:
             _, spec = target_field(catalog, model, endpoint, field_name, facts.kind)
             problems = limit_problems("file", spec, facts, model)

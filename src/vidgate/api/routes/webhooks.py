@@ -50,7 +50,7 @@ class DeliveryAttemptOut(_Out):
 
 
 class DeliveryOut(_Out):
-    id: str = Field(description="Sent as `Vidgate-Delivery` on every attempt: dedupe on it.")
+    id: str = Field(description="Sent as `webhook-id` on every attempt: dedupe on it.")
     job_id: str
     event: str = Field(description="`generation.succeeded`, `generation.failed`, ...")
     url: str

@@ -34,7 +34,7 @@ from starlette.datastructures import UploadFile
 from vidgate.api.deps import ApiContext
 from vidgate.catalog import Endpoint
 from vidgate.errors import FieldProblem, PayloadTooLarge, ValidationFailed
-from vidgate.tenancy.uploads import inspect_file, upload_filename
+from vidgate.tenancy.uploads import upload_filename
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_SIZE", "OpenAICreate", "read_create"]
 
@@ -155,7 +155,7 @@ async def _upload(ctx: ApiContext, file: UploadFile, owner: str | None) -> str:
         earlier = await ctx.uploads.find_ingested(owner=owner, request_key=key, source_url=key)
         if earlier is not None:
             return earlier.uri
-        facts = await inspect_file(path, field="input_reference", catalog=ctx.runtime.catalog)
+        facts = await ctx.media.probe.inspect(path, field="input_reference")
         filename = upload_filename(file.filename, facts.mime_type)
         uri = await ctx.runtime.provider.upload(path, filename=filename)
         await ctx.uploads.create_upload(

@@ -29,12 +29,8 @@ from vidgate.api.deps import ApiContext, ContextDep
 from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
 from vidgate.api.routes.runway.errors import RunwayRoute
 from vidgate.errors import FieldProblem, PayloadTooLarge, Unauthorized, ValidationFailed
-from vidgate.tenancy.uploads import (
-    FORM_OVERHEAD_BYTES,
-    inspect_file,
-    receive_multipart,
-    upload_filename,
-)
+from vidgate.media.multipart import FORM_OVERHEAD_BYTES, receive_multipart
+from vidgate.tenancy.uploads import upload_filename
 
 __all__ = ["UPLOAD_URI_PREFIX", "resolve_upload_uris", "router"]
 
@@ -112,7 +108,7 @@ async def receive_upload(
         unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
         if unknown:
             raise ValidationFailed.single(unknown[0], "unknown form field")
-        facts = await inspect_file(received.path, field="file", catalog=ctx.runtime.catalog)
+        facts = await ctx.media.probe.inspect(received.path, field="file")
         filename = upload_filename(received.filename, facts.mime_type)
         uri = await ctx.runtime.provider.upload(received.path, filename=filename)
         await ctx.uploads.create_upload(

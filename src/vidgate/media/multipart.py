@@ -1,0 +1,206 @@
+"""The streamed intake of one multipart upload: the file part to disk, never whole in memory.
+
+A multipart body is parsed as it arrives (the push parser of python-multipart) and the file part
+goes to a temporary file on disk in 1 MiB writes, hashed on the way. The size cap is checked on
+every chunk, so an oversized body is refused as soon as it passes the cap, not after it has been
+read. Every parser error is a 422 (:class:`~vidgate.errors.ValidationFailed`), never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+__all__ = ["FORM_OVERHEAD_BYTES", "ReceivedFile", "receive_multipart"]
+
+#: Bytes a multipart body may carry besides the file itself (boundaries, headers, form fields).
+FORM_OVERHEAD_BYTES = 64 * 1024
+_FIELD_MAX_BYTES = 1024
+_MAX_PARTS = 16
+_WRITE_CHUNK = 1024 * 1024
+
+
+@dataclass
+class ReceivedFile:
+    """The file part of a multipart body, on disk, plus the small form fields sent with it."""
+
+    path: Path
+    filename: str | None
+    bytes: int
+    sha256: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _FormReader:
+    """Callbacks for python-multipart's push parser; raises the moment a limit is passed."""
+
+    def __init__(self, sink: BinaryIO, max_bytes: int) -> None:
+        self.sink = sink
+        self.max_bytes = max_bytes
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self.file_bytes = 0
+        self.seen_file = False
+        self.pending = bytearray()  # file bytes not yet written (≤ one write chunk + one read)
+        self.digest = hashlib.sha256()
+        self._parts = 0
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, bytes] = {}
+        self._name: str | None = None
+        self._is_file = False
+        self._value = bytearray()
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_header_field": self._header_field_data,
+            "on_header_value": self._header_value_data,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+        }
+
+    def _part_begin(self) -> None:
+        self._parts += 1
+        if self._parts > _MAX_PARTS:
+            raise ValidationFailed.single("", f"a form may have at most {_MAX_PARTS} parts")
+        self._headers = {}
+        self._name = None
+        self._is_file = False
+        self._value = bytearray()
+
+    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_field).decode("latin-1").lower()] = bytes(
+            self._header_value
+        )
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+
+    def _headers_finished(self) -> None:
+        disposition, options = parse_options_header(self._headers.get("content-disposition", b""))
+        if disposition != b"form-data" or b"name" not in options:
+            raise ValidationFailed.single("", "every form part needs a form-data name")
+        self._name = options[b"name"].decode("utf-8", "replace")
+        if self._name == "file" or b"filename" in options:
+            if self._name != "file":
+                raise ValidationFailed.single(self._name, "only the part named file may be a file")
+            if self.seen_file:
+                raise ValidationFailed.single("file", "send one file per upload")
+            self.seen_file = True
+            self._is_file = True
+            raw = options.get(b"filename")
+            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._is_file:
+            self.file_bytes += end - start
+            if self.file_bytes > self.max_bytes:
+                raise PayloadTooLarge(f"file: uploads may be at most {self.max_bytes} bytes")
+            self.pending += data[start:end]
+            return
+        self._value += data[start:end]
+        if len(self._value) > _FIELD_MAX_BYTES:
+            raise ValidationFailed.single(
+                self._name or "", f"form fields may be at most {_FIELD_MAX_BYTES} bytes"
+            )
+
+    def _part_end(self) -> None:
+        if not self._is_file and self._name is not None:
+            try:
+                self.fields[self._name] = self._value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationFailed.single(self._name, "must be UTF-8 text") from None
+
+    def flush(self) -> None:
+        """Write what is pending (run in a thread: disk writes and hashing)."""
+        if self.pending:
+            self.digest.update(self.pending)
+            self.sink.write(self.pending)
+            self.pending = bytearray()
+
+
+def _boundary(content_type: str | None) -> bytes:
+    kind, options = parse_options_header(content_type or "")
+    if kind != b"multipart/form-data" or not options.get(b"boundary"):
+        raise ValidationFailed.single(
+            "file", "send the upload as multipart/form-data with a part named file"
+        )
+    return options[b"boundary"]
+
+
+async def receive_multipart(
+    chunks: AsyncIterator[bytes],
+    content_type: str | None,
+    *,
+    max_bytes: int,
+    directory: Path,
+) -> ReceivedFile:
+    """Stream a multipart body to a temporary file in ``directory``; the caller deletes it.
+
+    Raises :class:`PayloadTooLarge` as soon as the file passes ``max_bytes`` (the rest of the body
+    is never read) and :class:`ValidationFailed` for a malformed form or one without a file.
+    """
+    boundary = _boundary(content_type)
+    fd, path = await asyncio.to_thread(_make_temp, directory)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            reader = _FormReader(sink, max_bytes)
+            total = 0
+            try:
+                # The parser refuses a boundary over 256 bytes when it is built, not when it parses.
+                parser = MultipartParser(boundary, reader.callbacks())
+                async for chunk in chunks:
+                    total += len(chunk)
+                    if total > max_bytes + FORM_OVERHEAD_BYTES:
+                        raise PayloadTooLarge(f"file: uploads may be at most {max_bytes} bytes")
+                    parser.write(chunk)
+                    if len(reader.pending) >= _WRITE_CHUNK:
+                        await asyncio.to_thread(reader.flush)
+                parser.finalize()
+            except FormParserError as exc:
+                raise ValidationFailed.single(
+                    "", f"the multipart body is malformed ({exc})"
+                ) from exc
+            await asyncio.to_thread(reader.flush)
+        if not reader.seen_file:
+            raise ValidationFailed.single("file", "required: a part named file holding the media")
+        if reader.file_bytes == 0:
+            raise MediaRejected.single("file", "is empty")
+        return ReceivedFile(
+            path=path,
+            filename=reader.filename,
+            bytes=reader.file_bytes,
+            sha256=reader.digest.hexdigest(),
+            fields=reader.fields,
+        )
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
+def _make_temp(directory: Path) -> tuple[int, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    return fd, Path(name)

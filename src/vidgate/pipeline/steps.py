@@ -1,0 +1,407 @@
+"""The steps of one ordinary job: submit -> poll -> store, each short, each ending with the row.
+
+A job is a row with its next run time, never a sleeping coroutine: whoever runs steps (the
+:mod:`vidgate.pipeline.worker` loop or the PostgreSQL step queue) runs one step of a due job, and
+the step writes the job back with when it wants to run next. Anything a step knew in memory is
+also in the row, so a crash at any point loses nothing: the next step of the job picks up where
+the row says it stands.
+
+Exactly once: the intent to create is recorded (status ``submitting`` and an attempt without a task
+id) before the create call, the task id right after it. A job found in ``submitting`` after a crash,
+or a create whose outcome is unknown (dropped connection, 500), is never resent: Runway takes no
+idempotency key, so resending could pay twice. It fails with ``SUBMISSION_UNCERTAIN`` instead.
+
+:class:`Pipeline` is the step runner both queues take: a chain's parent goes to
+:class:`vidgate.pipeline.chain.ChainSteps`, every other job to :class:`JobSteps`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from vidgate.errors import (
+    MediaRejected,
+    NotFound,
+    OutputExpired,
+    ProviderRefused,
+    SubmissionUncertain,
+    TransientFault,
+    ValidationFailed,
+)
+from vidgate.jobs.models import Job
+from vidgate.jobs.status import FailureCode, Status
+from vidgate.jobs.store import JobStore
+from vidgate.pipeline.chain import ChainSteps
+from vidgate.pipeline.context import StepContext, aware
+from vidgate.pipeline.outputs import store_video
+from vidgate.provider.base import TaskSnapshot, TaskStatus
+from vidgate.provider.limits import ProviderLimits
+from vidgate.requests.chain_plan import CHAIN_ENDPOINT
+from vidgate.requests.generation import GenerationRequest, validate_request
+
+__all__ = ["JobSteps", "Pipeline", "classify_failure"]
+
+log = logging.getLogger("vidgate.pipeline.steps")
+
+# Downloads that fail for a passing reason are tried this many times before the job fails.
+DOWNLOAD_ATTEMPTS = 5
+DEFAULT_TIMEOUT_FACTOR = 10.0  # a job may take this many times its model's expected run time
+MIN_TIMEOUT_SECONDS = 600.0
+
+
+def classify_failure(code: str | None) -> str:
+    """'final' for failures a new task cannot fix, 'retry' for the provider's own faults."""
+    if code and code.upper().startswith("INTERNAL"):
+        return "retry"
+    return "final"  # SAFETY.*, INPUT_PREPROCESSING.*, ASSET.INVALID, unknown codes
+
+
+class Pipeline:
+    """Runs the step a job's status calls for: what the worker loop and the step queue take."""
+
+    def __init__(self, context: StepContext) -> None:
+        self.context = context
+        self._jobs = JobSteps(context)
+        self._chains = ChainSteps(context)
+
+    @property
+    def store(self) -> JobStore:
+        """The job store the steps write to (the worker loop claims from it)."""
+        return self.context.store
+
+    @property
+    def limits(self) -> ProviderLimits:
+        """The tier limits every create is checked against (``GET /v1/usage`` shows them)."""
+        return self.context.limits
+
+    async def step(self, job: Job) -> Job:
+        """Run the job's next step; returns the job as written back."""
+        if job.endpoint == CHAIN_ENDPOINT:
+            return await self._chains.step(job)  # a chain's parent: its segments are jobs too
+        return await self._jobs.step(job)
+
+
+class JobSteps:
+    """The steps of one ordinary job, each short, each ending with the job written back."""
+
+    def __init__(self, context: StepContext) -> None:
+        self.ctx = context
+        self._submitting = asyncio.Semaphore(context.submit_concurrency)
+
+    async def step(self, job: Job) -> Job:
+        """Run the step the job's status calls for; returns the job as written back."""
+        handler: Callable[[Job], Awaitable[Job]] = {
+            Status.QUEUED: self._submit,
+            Status.SUBMITTING: self._reconcile_submission,
+            Status.THROTTLED: self._poll,
+            Status.RUNNING: self._poll,
+            Status.DOWNLOADING: self._download,
+        }[job.status]
+        return await handler(job)
+
+    # --- submit ------------------------------------------------------------------------------
+
+    async def _submit(self, job: Job) -> Job:
+        now = self.ctx.clock()
+        if job.cancel_requested:
+            return await self.ctx.finish(
+                job, Status.CANCELLED, reason="cancelled before submission"
+            )
+        if self._deadline_passed(job, now):
+            return await self.ctx.finish(
+                job,
+                Status.FAILED,
+                reason="timed out before it could be submitted",
+                failure_code=FailureCode.TIMEOUT,
+            )
+        try:
+            request = validate_request(job.endpoint, job.request, catalog=self.ctx.catalog)
+        except ValidationFailed as exc:
+            return await self.ctx.finish(
+                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.INVALID_REQUEST
+            )
+        async with self._submitting:
+            return await self._send_create(job, request, now)
+
+    async def _send_create(self, job: Job, request: GenerationRequest, now: datetime) -> Job:
+        # The intent (status and attempt) is durable before the call: a crash from here on is
+        # reconciled, not resent. The same write takes a tier slot, counted across all workers.
+        estimate = job.estimated_credits
+        if estimate is None:  # a job made outside the API gets the catalog's estimate here
+            estimate = self.ctx.catalog.estimate_cost(
+                request.model, duration=request.duration_seconds, endpoint=request.endpoint
+            ).high
+        job, waiting = await self.ctx.limits.begin_submission(
+            self.ctx.store,
+            job,
+            status_reason=f"creating attempt {job.attempt} upstream",
+            estimated_credits=estimate,
+        )
+        if waiting is not None:
+            return await self.ctx.store.release(job, waiting.retry_at, status_reason=waiting.reason)
+        try:
+            created = await self.ctx.provider.create_task(request)
+        except TransientFault as exc:
+            # Refused before any task was made (429, load shedding): safe to try again later.
+            delay = exc.retry_after or self.ctx.cadence.min_seconds * 5
+            await self.ctx.store.finish_attempt(
+                job.id, job.attempt, status=Status.QUEUED, failure_message=str(exc)
+            )
+            return await self.ctx.store.release(
+                job,
+                now + timedelta(seconds=delay),
+                status=Status.QUEUED,
+                status_reason=f"waiting to submit: {exc}",
+            )
+        except SubmissionUncertain as exc:
+            return await self._uncertain(job, str(exc))
+        except (ProviderRefused, ValidationFailed, MediaRejected) as exc:
+            await self.ctx.store.finish_attempt(
+                job.id,
+                job.attempt,
+                status=Status.FAILED,
+                failure_code=FailureCode.PROVIDER_REFUSED,
+                failure_message=str(exc),
+            )
+            return await self.ctx.finish(
+                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.PROVIDER_REFUSED
+            )
+        submitted = self.ctx.clock()
+        await self.ctx.store.record_attempt(
+            job.id, job.attempt, task_id=created.id, status=Status.RUNNING
+        )
+        first_poll = self.ctx.cadence.next_delay(
+            job.model, elapsed=0.0, speed=self.ctx.speed(job.model)
+        )
+        return await self.ctx.store.release(
+            job,
+            submitted + timedelta(seconds=first_poll),
+            status=Status.RUNNING,
+            status_reason="submitted",
+            task_id=created.id,
+            submitted_at=submitted,
+            estimated_credits=created.estimated_credits or job.estimated_credits,
+            deadline_at=job.deadline_at or submitted + self._timeout(job.model),
+        )
+
+    async def _reconcile_submission(self, job: Job) -> Job:
+        """Only a crash (or a lost lease) leaves a job here; decide from what was recorded."""
+        attempts = {a.number: a for a in await self.ctx.store.list_attempts(job.id)}
+        attempt = attempts.get(job.attempt)
+        if attempt is None:
+            # The attempt is recorded before the create is sent: without it, nothing was sent.
+            return await self.ctx.store.release(
+                job,
+                self.ctx.clock(),
+                status=Status.QUEUED,
+                status_reason="resumed after a restart; the create had not been sent",
+            )
+        if attempt.task_id is not None:
+            # The answer was recorded on the attempt but not yet on the job: carry on polling.
+            return await self.ctx.store.release(
+                job,
+                self.ctx.clock(),
+                status=Status.RUNNING,
+                status_reason="resumed after a restart",
+                task_id=attempt.task_id,
+                submitted_at=job.submitted_at or attempt.created_at,
+            )
+        return await self._uncertain(
+            job, "vidgate stopped while creating the upstream task; its outcome is unknown"
+        )
+
+    async def _uncertain(self, job: Job, why: str) -> Job:
+        message = (
+            f"{why}. Runway takes no idempotency key, so the request was not resent "
+            "(that could pay twice); check the provider's task list and submit again if needed."
+        )
+        await self.ctx.store.finish_attempt(
+            job.id,
+            job.attempt,
+            status=Status.FAILED,
+            failure_code=FailureCode.SUBMISSION_UNCERTAIN,
+            failure_message=message,
+        )
+        return await self.ctx.finish(
+            job, Status.FAILED, reason=message, failure_code=FailureCode.SUBMISSION_UNCERTAIN
+        )
+
+    # --- poll --------------------------------------------------------------------------------
+
+    async def _poll(self, job: Job) -> Job:
+        now = self.ctx.clock()
+        task_id = job.task_id
+        if task_id is None:  # pragma: no cover - a running job always has a task
+            return await self._uncertain(job, "the job lost its task id")
+        if job.cancel_requested:
+            return await self._cancel_upstream(job, Status.CANCELLED, "cancelled by request")
+        if self._deadline_passed(job, now):
+            seconds = (now - (aware(job.submitted_at) or now)).total_seconds()
+            return await self._cancel_upstream(
+                job,
+                Status.FAILED,
+                f"timed out after {seconds:.0f} s; cancelled upstream",
+                failure_code=FailureCode.TIMEOUT,
+            )
+        try:
+            task = await self.ctx.provider.get_task(task_id)
+        except TransientFault as exc:
+            delay = exc.retry_after or self.ctx.cadence.max_seconds / 3
+            return await self.ctx.store.release(
+                job, now + timedelta(seconds=delay), status_reason=f"provider unavailable: {exc}"
+            )
+        except NotFound:
+            return await self.ctx.finish(
+                job,
+                Status.FAILED,
+                reason="the task no longer exists upstream (deleted outside vidgate)",
+                failure_code=FailureCode.TASK_VANISHED,
+            )
+        return await self._apply(job, task, now)
+
+    async def _apply(self, job: Job, task: TaskSnapshot, now: datetime) -> Job:
+        elapsed = (now - (aware(job.submitted_at) or now)).total_seconds()
+        speed = self.ctx.speed(job.model)
+        changes: dict[str, Any] = {"poll_count": job.poll_count + 1}
+        if task.estimated_credits is not None:
+            changes["estimated_credits"] = task.estimated_credits
+        if task.status is TaskStatus.SUCCEEDED:
+            self.ctx.cadence.observe(job.model, elapsed)
+            changes.update(
+                status=Status.DOWNLOADING,
+                status_reason="storing the output",
+                progress=1.0,
+                cost_credits=task.cost_credits,
+            )
+            job = await self.ctx.store.update_job(job, expected_version=job.version, **changes)
+            return await self._download(job, task)
+        if task.status is TaskStatus.FAILED:
+            return await self._task_failed(job, task, changes)
+        if task.status is TaskStatus.CANCELLED:
+            changes["cost_credits"] = task.cost_credits
+            return await self.ctx.finish(
+                job,
+                Status.CANCELLED,
+                reason="cancelled upstream, outside vidgate",
+                failure_code=FailureCode.CANCELLED_UPSTREAM,
+                **changes,
+            )
+        throttled = task.status is TaskStatus.THROTTLED
+        if task.status is TaskStatus.UNKNOWN:
+            changes["status_reason"] = f"provider reports an unknown status {task.raw_status!r}"
+        else:
+            changes["status"] = Status.THROTTLED if throttled else Status.RUNNING
+            changes["status_reason"] = {
+                TaskStatus.THROTTLED: "queued upstream: the model's concurrency limit is full",
+                TaskStatus.PENDING: "pending upstream",
+                TaskStatus.RUNNING: "generating",
+            }[task.status]
+        if task.progress is not None:
+            changes["progress"] = min(max(task.progress, 0.0), 1.0)
+        delay = self.ctx.cadence.next_delay(
+            job.model, elapsed=elapsed, progress=task.progress, speed=speed, throttled=throttled
+        )
+        return await self.ctx.store.release(job, now + timedelta(seconds=delay), **changes)
+
+    async def _task_failed(self, job: Job, task: TaskSnapshot, changes: dict[str, Any]) -> Job:
+        code = task.failure_code or "UNKNOWN"
+        message = task.failure or "the provider reported a failure"
+        await self.ctx.store.finish_attempt(
+            job.id, job.attempt, status=Status.FAILED, failure_code=code, failure_message=message
+        )
+        if classify_failure(code) == "retry" and job.attempt <= self.ctx.internal_retry_limit:
+            # The provider's own fault: a new task may well succeed. Each attempt is recorded.
+            return await self.ctx.store.release(
+                job,
+                self.ctx.clock(),
+                status=Status.QUEUED,
+                status_reason=f"attempt {job.attempt} failed upstream ({code}); trying again",
+                attempt=job.attempt + 1,
+                task_id=None,
+                progress=0.0,
+                **changes,
+            )
+        changes["cost_credits"] = task.cost_credits
+        return await self.ctx.finish(
+            job,
+            Status.FAILED,
+            reason=message,
+            failure_code=code,
+            failure_message=message,
+            **changes,
+        )
+
+    async def _cancel_upstream(
+        self, job: Job, status: Status, reason: str, failure_code: str | None = None
+    ) -> Job:
+        if job.task_id:
+            try:
+                await self.ctx.provider.cancel_task(job.task_id)
+            except TransientFault as exc:
+                return await self.ctx.store.release(
+                    job,
+                    self.ctx.clock() + timedelta(seconds=exc.retry_after or 5),
+                    status_reason=f"cancelling upstream: {exc}",
+                )
+            await self.ctx.store.finish_attempt(
+                job.id, job.attempt, status=status, failure_code=failure_code
+            )
+        return await self.ctx.finish(job, status, reason=reason, failure_code=failure_code)
+
+    # --- download ----------------------------------------------------------------------------
+
+    async def _download(self, job: Job, task: TaskSnapshot | None = None) -> Job:
+        """Copy the output into our storage, whole or not at all; probe it; make a poster."""
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            try:
+                if task is None or not task.output:
+                    assert job.task_id is not None
+                    task = await self.ctx.provider.get_task(job.task_id)
+                if task.status is not TaskStatus.SUCCEEDED or not task.output:
+                    return await self.ctx.finish(
+                        job,
+                        Status.FAILED,
+                        reason=f"the task is {task.raw_status} with no output to store",
+                        failure_code=FailureCode.DOWNLOAD_FAILED,
+                    )
+                return await self._store_output(job, task)
+            except OutputExpired:
+                # The signed URL expired: fetch the task again for a fresh one, at once the first
+                # time, then backing off (expiring again and again points at a clock problem).
+                task = None
+                if attempt > 1:
+                    await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
+            except (TransientFault, MediaRejected) as exc:
+                log.warning("job %s: download attempt %d failed: %s", job.id, attempt, exc)
+                task = None
+                await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
+            except NotFound:
+                break
+        return await self.ctx.finish(
+            job,
+            Status.FAILED,
+            reason=f"the output could not be stored after {DOWNLOAD_ATTEMPTS} tries",
+            failure_code=FailureCode.DOWNLOAD_FAILED,
+        )
+
+    async def _store_output(self, job: Job, task: TaskSnapshot) -> Job:
+        async with self.ctx.provider.open_output(task.output[0]) as body:
+            columns = await store_video(self.ctx.storage, job.id, body, length=body.length)
+        await self.ctx.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
+        return await self.ctx.finish(
+            job, Status.SUCCEEDED, reason="stored", cost_credits=task.cost_credits, **columns
+        )
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _deadline_passed(self, job: Job, now: datetime) -> bool:
+        deadline = aware(job.deadline_at)
+        return deadline is not None and now >= deadline
+
+    def _timeout(self, model: str) -> timedelta:
+        expected = self.ctx.cadence.expected_seconds(model, self.ctx.speed(model))
+        return timedelta(seconds=max(expected * DEFAULT_TIMEOUT_FACTOR, MIN_TIMEOUT_SECONDS))
