@@ -89,6 +89,20 @@ def test_the_docs_carry_what_they_rely_on() -> None:
         assert "shared/runway-api" not in path.read_text(), path
 
 
+def test_the_readme_layout_matches_the_package() -> None:
+    """Every package and plain module of src/vidgate is in the README's layout, and nothing else."""
+    readme = (DOCS.parent / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```")[1]
+    listed = set(re.findall(r"^  (\w+/|\w+\.py)", block, flags=re.MULTILINE))
+    package = Path(vidgate.__file__).parent
+    present = {
+        f"{p.name}/" if p.is_dir() else p.name
+        for p in package.iterdir()
+        if not p.name.startswith(("_", ".")) and (p.is_dir() or p.suffix == ".py")
+    }
+    assert listed == present
+
+
 def test_readme_names_the_two_commands() -> None:
     readme = (DOCS.parent / "README.md").read_text()
     assert "make serve" in readme and "make test" in readme
