@@ -284,6 +284,11 @@ class ModelList(_Out):
 
 
 class EstimateIn(_In):
+    """``{model, duration?}``; or a whole generation body (with ``endpoint``, ``chain`` too),
+    checked as ``POST /v1/generations`` checks it and priced as the job would reserve."""
+
+    model_config = ConfigDict(extra="allow")
+
     model: str = Field(min_length=1, max_length=64)
     # strict: a number, never `true` (1 s) or `"5"`.
     duration: float | None = Field(
@@ -293,7 +298,7 @@ class EstimateIn(_In):
         strict=True,
         description="Seconds; default: the longest the model allows.",
     )
-    endpoint: Endpoint | None = None
+    endpoint: GenerationEndpoint | None = None
 
 
 class EstimateOut(_Out):
