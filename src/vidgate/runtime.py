@@ -40,7 +40,13 @@ from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
-__all__ = ["EMULATOR_API_KEY", "Runtime", "open_runtime"]
+__all__ = [
+    "EMULATOR_API_KEY",
+    "Runtime",
+    "open_budget_store",
+    "open_key_store",
+    "open_runtime",
+]
 
 log = logging.getLogger("vidgate")
 

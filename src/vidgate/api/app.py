@@ -50,7 +50,12 @@ from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
 from vidgate.webhooks.store import WebhookStore
 
-__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "RequestMiddleware",
+    "RuntimeFactory",
+    "create_app",
+]
 
 log = logging.getLogger("vidgate.api")
 
