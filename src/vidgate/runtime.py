@@ -22,6 +22,7 @@ from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
+from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
@@ -39,7 +40,13 @@ from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
-__all__ = ["EMULATOR_API_KEY", "Runtime", "open_runtime"]
+__all__ = [
+    "EMULATOR_API_KEY",
+    "Runtime",
+    "open_budget_store",
+    "open_key_store",
+    "open_runtime",
+]
 
 log = logging.getLogger("vidgate")
 
@@ -63,6 +70,8 @@ class Runtime:
     provider_health: ProviderHealth
     emulator_mode: bool
     emulator_url: str | None = None
+    #: The embedded emulator's control token (``X-Emulator-Token``), for tests that turn knobs.
+    emulator_token: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
     worker: Worker | None = None
     # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.jobs.step_queue).
@@ -200,6 +209,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         ),
         internal_retry_limit=settings.internal_retry_limit,
         submit_concurrency=settings.submit_concurrency,
+        signing=_signing_identity(settings),
     )
     pipeline = Pipeline(context)
     step_queue = None
@@ -224,6 +234,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         provider_health=health,
         emulator_mode=emulator is not None,
         emulator_url=emulator.base_url if emulator else None,
+        emulator_token=emulator.control_token if emulator else None,
         step_queue=step_queue,
     )
     # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.
@@ -252,3 +263,10 @@ async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
     async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
+
+
+def _signing_identity(settings: Settings) -> SigningIdentity | None:
+    """The operator's C2PA certificate and key, which sign joined chains (None: unsigned)."""
+    if settings.c2pa_certificate is None or settings.c2pa_private_key is None:
+        return None
+    return SigningIdentity.from_files(settings.c2pa_certificate, settings.c2pa_private_key)
