@@ -22,6 +22,7 @@ from vidgate.db.dialect import is_sqlite
 from vidgate.db.engine import create_engine, pool_limits
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
+from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
@@ -35,10 +36,17 @@ from vidgate.settings import Settings
 from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
-__all__ = ["EMULATOR_API_KEY", "Runtime", "open_runtime"]
+__all__ = [
+    "EMULATOR_API_KEY",
+    "Runtime",
+    "open_budget_store",
+    "open_key_store",
+    "open_runtime",
+]
 
 log = logging.getLogger("vidgate")
 
@@ -72,6 +80,16 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _usage: UsageReconciler | None = None
+
+    @property
+    def usage(self) -> UsageReconciler:
+        """Spend reconciled with the provider's usage report (``GET /v1/usage``, the metrics)."""
+        if self._usage is None:
+            self._usage = UsageReconciler(
+                self.engine, self.provider, every_seconds=self.settings.usage_reconcile_seconds
+            )
+        return self._usage
 
     async def start_worker(self, *, concurrency: int | None = None) -> str:
         """Run job steps in this process (``vidgate serve`` does by default); the worker's name.
@@ -191,6 +209,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         ),
         internal_retry_limit=settings.internal_retry_limit,
         submit_concurrency=settings.submit_concurrency,
+        signing=_signing_identity(settings),
     )
     pipeline = Pipeline(context)
     step_queue = None
@@ -244,3 +263,10 @@ async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
     async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
+
+
+def _signing_identity(settings: Settings) -> SigningIdentity | None:
+    """The operator's C2PA certificate and key, which sign joined chains (None: unsigned)."""
+    if settings.c2pa_certificate is None or settings.c2pa_private_key is None:
+        return None
+    return SigningIdentity.from_files(settings.c2pa_certificate, settings.c2pa_private_key)

@@ -33,6 +33,7 @@ from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
 from vidgate.api.routes.openai import router as openai_router
 from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.previews import router as previews_router
 from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
@@ -49,7 +50,12 @@ from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
 from vidgate.webhooks.store import WebhookStore
 
-__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "RequestMiddleware",
+    "RuntimeFactory",
+    "create_app",
+]
 
 log = logging.getLogger("vidgate.api")
 
@@ -151,9 +157,13 @@ def create_app(
         summary="Self-hosted AI video generation on Runway's API.",
         version="1",
         lifespan=lifespan,
+        # /docs is served by routes/web.py from bundled files: no CDN, works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     for router in (
         generations_router,
+        previews_router,
         webhooks_router,
         events_router,
         uploads_router,

@@ -1,6 +1,6 @@
 """The emulator's HTTP surface: Runway's public API under ``/v1``, plus ``/_emulator`` extras.
 
-Runway's API (wire format of shared/runway-api.md, what the official SDKs send and parse):
+Runway's API (the wire format of docs/wire-format.md, what the official SDKs send and parse):
 
 * ``POST /v1/text_to_video``, ``/v1/image_to_video``, ``/v1/video_to_video``,
   ``/v1/character_performance`` -> ``{id, estimatedCost: {credits}}``
