@@ -33,6 +33,7 @@ from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
 from vidgate.api.routes.openai import router as openai_router
 from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.previews import router as previews_router
 from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
@@ -154,6 +155,7 @@ def create_app(
     )
     for router in (
         generations_router,
+        previews_router,
         webhooks_router,
         events_router,
         uploads_router,

@@ -301,6 +301,12 @@ def emulator_command(
     state_file: Path | None = typer.Option(
         None, envvar=_E + "STATE_FILE", help=_knob("state_file")
     ),
+    control_token: str | None = typer.Option(
+        None,
+        envvar=_E + "CONTROL_TOKEN",
+        help="Token the control endpoint (/_emulator/...) requires in X-Emulator-Token; "
+        "default: a random one, printed at start.",
+    ),
 ) -> None:
     """Run the Runway API emulator: point an official SDK's base URL at it."""
     from vidgate.emulator.config import EmulatorConfig
@@ -344,13 +350,18 @@ def emulator_command(
     try:
         knobs.setdefault("task_seconds", load_settings().emulator_task_seconds)
         config = EmulatorConfig.from_knobs(knobs)
-        server = EmulatorServer(config, host=host, port=port, log_level="warning").start()
+        server = EmulatorServer(
+            config, host=host, port=port, log_level="warning", control_token=control_token
+        ).start()
     except VidgateError as exc:
         raise _fail(exc) from exc
     console.print(
         f"Runway API emulator on [bold]{server.base_url}[/bold] "
         f"(RUNWAYML_BASE_URL={server.base_url}; control: {server.base_url}/_emulator/config)",
         highlight=False,
+    )
+    console.print(
+        f"control token: {server.control_token} (send it as X-Emulator-Token)", highlight=False
     )
     console.file.flush()
     server.wait()

@@ -38,6 +38,7 @@ from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.stitch import join_videos, last_frame_png
 from vidgate.pipeline.context import StepContext, aware
+from vidgate.pipeline.output_extras import sign_joined
 from vidgate.pipeline.outputs import store_video
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
@@ -272,9 +273,17 @@ class ChainSteps:
                     result = await asyncio.to_thread(
                         join_videos, paths, joined, target_seconds=plan.total_seconds
                     )
+                    # vidgate's own file: signed with the operator's certificate, or said unsigned.
+                    provenance = await asyncio.to_thread(
+                        sign_joined, joined, paths, model=plan.model, identity=self.ctx.signing
+                    )
                 with joined.open("rb") as handle:
                     columns = await store_video(
-                        self.ctx.storage, job.id, handle, length=joined.stat().st_size
+                        self.ctx.storage,
+                        job.id,
+                        handle,
+                        length=joined.stat().st_size,
+                        provenance=provenance,
                     )
             except MediaRejected as exc:
                 return await self.ctx.finish(

@@ -717,6 +717,7 @@
     card.screen.append(video);
     try {
       if (job.links.poster) video.poster = await mediaUrl(job.links.poster);
+      if (job.links.preview) attachPreview(card, video, await mediaUrl(job.links.preview));
       const src = await mediaUrl(job.links.video);
       video.src = src;
       card.download.href = src;
@@ -724,6 +725,27 @@
     } catch (error) {
       card.screen.textContent = `The video could not be loaded: ${error.message}`;
     }
+  }
+
+  // A moving preview (animated WebP) over the paused video while the pointer is on it.
+  function attachPreview(card, video, url) {
+    const preview = document.createElement("img");
+    preview.className = "preview";
+    preview.alt = "";
+    preview.hidden = true;
+    card.screen.dataset.preview = url;
+    card.screen.append(preview);
+    card.screen.addEventListener("mouseenter", () => {
+      if (!video.paused) return;
+      preview.src = url;
+      preview.hidden = false;
+    });
+    card.screen.addEventListener("mouseleave", () => {
+      preview.hidden = true;
+    });
+    video.addEventListener("play", () => {
+      preview.hidden = true;
+    });
   }
 
   async function cancelJob(jobId) {
