@@ -128,7 +128,8 @@ async def test_delete_cancels_the_task(api: Api) -> None:
     await client.tasks.delete(created.id)
     await api.wait_done(created.id)
     assert (await client.tasks.retrieve(created.id)).status == "CANCELLED"
-    async with httpx.AsyncClient() as plain:  # and upstream: the emulator's task was deleted
+    # And upstream: the emulator's task was deleted.
+    async with httpx.AsyncClient(headers=api.emulator_headers) as plain:
         stats = (await plain.get(f"{api.ctx.runtime.emulator_url}/_emulator/stats")).json()
     assert stats["taskDeletes"] == 1 and stats["tasksCreated"]["total"] == 1
 
