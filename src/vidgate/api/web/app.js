@@ -736,7 +736,7 @@
     card.screen.dataset.preview = url;
     card.screen.append(preview);
     card.screen.addEventListener("mouseenter", () => {
-      if (!video.paused) return;
+      if (!video.paused || matchMedia("(prefers-reduced-motion: reduce)").matches) return;
       preview.src = url;
       preview.hidden = false;
     });
