@@ -36,6 +36,7 @@ from vidgate.settings import Settings
 from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
@@ -63,6 +64,8 @@ class Runtime:
     provider_health: ProviderHealth
     emulator_mode: bool
     emulator_url: str | None = None
+    #: The embedded emulator's control token (``X-Emulator-Token``), for tests that turn knobs.
+    emulator_token: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
     worker: Worker | None = None
     # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.jobs.step_queue).
@@ -71,6 +74,16 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _webhook_task: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _usage: UsageReconciler | None = None
+
+    @property
+    def usage(self) -> UsageReconciler:
+        """Spend reconciled with the provider's usage report (``GET /v1/usage``, the metrics)."""
+        if self._usage is None:
+            self._usage = UsageReconciler(
+                self.engine, self.provider, every_seconds=self.settings.usage_reconcile_seconds
+            )
+        return self._usage
 
     async def start_worker(self, *, concurrency: int | None = None) -> str:
         """Run job steps in this process (``vidgate serve`` does by default); the worker's name.
@@ -215,6 +228,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         provider_health=health,
         emulator_mode=emulator is not None,
         emulator_url=emulator.base_url if emulator else None,
+        emulator_token=emulator.control_token if emulator else None,
         step_queue=step_queue,
     )
     # A chain's next segment (or a segment to cancel) runs at once, on either kind of queue.

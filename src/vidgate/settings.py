@@ -205,6 +205,13 @@ class Settings(BaseSettings):
         description="How soon a job waiting for a free slot under its model's concurrency "
         "limit is looked at again.",
     )
+    usage_reconcile_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How often spend is compared with the provider's usage report (by day and "
+        "model); a job whose create's answer was lost keeps its estimate reserved until a "
+        "comparison at least this much later settles it.",
+    )
     provider_down_after_failures: int = Field(
         3,
         ge=1,

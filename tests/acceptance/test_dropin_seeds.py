@@ -175,7 +175,9 @@ def check_video(base: str, url: str, tmp_path: Path, size: tuple[int, int], seco
 
 def provider_url_of_newest_task(stack: Stack) -> str:
     with httpx.Client(timeout=10) as plain:
-        tasks = plain.get(f"{stack.emulator.base_url}/_emulator/tasks").json()
+        tasks = plain.get(
+            f"{stack.emulator.base_url}/_emulator/tasks", headers=stack.emulator.control_headers
+        ).json()
         newest = max(tasks, key=lambda t: t["createdAt"])
         task = plain.get(
             f"{stack.emulator.base_url}/v1/tasks/{newest['id']}",

@@ -191,6 +191,20 @@ async def test_models_estimate_recommend(api: Api) -> None:
     assert estimate.json()["low"] == 60 and estimate.json()["known"] is True
     unknown = await api.post("/v1/estimate", json={"model": "gen9"})
     assert unknown.status_code == 422 and unknown.json()["error"]["fields"][0]["path"] == "model"
+    # A whole body: checked as a create checks it, and priced as the job reserves.
+    refused = await api.post(
+        "/v1/estimate",
+        json={"endpoint": "text_to_video", "model": "veo3.1", "ratio": "1280:720", "duration": 5},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"][0]["path"] == "duration"
+    chain = {"endpoint": "chain", "model": "gen4.5", "duration": 2.5, "promptText": "a boat"}
+    chain["ratio"] = "1280:720"
+    priced = await api.post("/v1/estimate", json=chain)
+    assert priced.status_code == 200, priced.text
+    created = await api.post("/v1/generations", json=chain)
+    assert created.status_code == 202, created.text
+    assert priced.json()["high"] == created.json()["estimatedCredits"] == 36
 
     rec = await api.post("/v1/recommend", json={"useCase": "video", "priority": "quality"})
     assert rec.status_code == 200

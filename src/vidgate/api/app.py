@@ -152,6 +152,9 @@ def create_app(
         summary="Self-hosted AI video generation on Runway's API.",
         version="1",
         lifespan=lifespan,
+        # /docs is served by routes/web.py from bundled files: no CDN, works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     for router in (
         generations_router,

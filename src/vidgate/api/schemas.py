@@ -44,6 +44,7 @@ __all__ = [
     "UsagePeriodOut",
     "UsageRowOut",
     "UsageTierOut",
+    "UsageUnaccountedOut",
 ]
 
 
@@ -283,6 +284,11 @@ class ModelList(_Out):
 
 
 class EstimateIn(_In):
+    """``{model, duration?}``; or a whole generation body (with ``endpoint``, ``chain`` too),
+    checked as ``POST /v1/generations`` checks it and priced as the job would reserve."""
+
+    model_config = ConfigDict(extra="allow")
+
     model: str = Field(min_length=1, max_length=64)
     # strict: a number, never `true` (1 s) or `"5"`.
     duration: float | None = Field(
@@ -292,7 +298,7 @@ class EstimateIn(_In):
         strict=True,
         description="Seconds; default: the longest the model allows.",
     )
-    endpoint: Endpoint | None = None
+    endpoint: GenerationEndpoint | None = None
 
 
 class EstimateOut(_Out):
@@ -382,6 +388,14 @@ class UsageOrganizationOut(_Out):
     read_at: datetime | None = Field(description="When vidgate read this from the provider.")
 
 
+class UsageUnaccountedOut(_Out):
+    """Credits the provider charged for a model on a day that no vidgate job accounts for."""
+
+    day: date
+    model: str
+    credits: float
+
+
 class UsageOut(_Out):
     from_: date = Field(alias="from", description="First day of the report (UTC).")
     to: date = Field(description="Last day of the report (UTC), included.")
@@ -394,4 +408,12 @@ class UsageOut(_Out):
     )
     organization: UsageOrganizationOut | None = Field(
         None, description="The provider's view; null when it could not be read."
+    )
+    unaccounted_credits: float = Field(
+        0.0,
+        description="Credits the provider's usage report shows in the period (its last days) "
+        "that no job accounts for: spent upstream outside vidgate's knowledge.",
+    )
+    unaccounted: list[UsageUnaccountedOut] = Field(
+        default_factory=list, description="The same by day and model."
     )

@@ -30,6 +30,7 @@ from vidgate.catalog import MediaKind, get_catalog
 from vidgate.errors import MediaRejected
 from vidgate.media.bounds import MediaLimits, check_image_header, check_stream_headers
 from vidgate.media.sniff import SNIFF_BYTES, sniff_mime
+from vidgate.media.stills import SIZED_TYPES, STILL_TYPES, probe_still
 
 __all__ = [
     "MediaInfo",
@@ -62,9 +63,6 @@ class MediaInfo:
     audio_sample_rate: int | None = None
     audio_duration_seconds: float | None = None
 
-
-# Still images Pillow reads the size of from the header alone.
-_STILL_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 # PyAV (FFmpeg demuxer) names, for files whose first bytes carry no signature.
 _FORMAT_MIME: Final = {
@@ -162,8 +160,18 @@ def probe_media(
     if not head:
         raise MediaRejected.single(field, "is empty")
     sniffed = sniff_mime(head)
-    if limits is not None and sniffed in _STILL_TYPES:
+    if limits is not None and sniffed in SIZED_TYPES:
         check_image_header(source, field=field, limits=limits)
+    if sniffed in STILL_TYPES:
+        still = probe_still(source, sniffed, field=field)
+        return MediaInfo(
+            kind=MediaKind.IMAGE,
+            container=still.container,
+            mime_type=sniffed,
+            width=still.width,
+            height=still.height,
+            video_codec=still.codec,
+        )
     with open_container(source, field=field) as container:
         video = _primary_video(container)
         audio = container.streams.audio[0] if container.streams.audio else None
@@ -372,7 +380,7 @@ def _decode_one(
     seek: bool,
 ) -> VideoFrame | None:
     head = _read_head(source)
-    if sniff_mime(head) in _STILL_TYPES:
+    if sniff_mime(head) in SIZED_TYPES:
         check_image_header(source, field=field, limits=limits)
     with open_container(source, field=field) as container:
         stream = _primary_video(container)

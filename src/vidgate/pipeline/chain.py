@@ -235,7 +235,7 @@ class ChainSteps:
         return await self.ctx.finish(
             job,
             Status.CANCELLED,
-            reason=f"cancelled by request after {done} of {plan.count} segments",
+            reason=f"cancelled by request after {done} of {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(final),
         )
 
@@ -248,7 +248,7 @@ class ChainSteps:
                 job,
                 expected_version=job.version,
                 status=Status.DOWNLOADING,
-                status_reason=f"joining {plan.count} segments",
+                status_reason=f"joining {plan.count} {_segments(plan.count)}",
                 progress=0.99,
             )
         keys = [s.output_key for s in segments]
@@ -297,7 +297,7 @@ class ChainSteps:
         return await self.ctx.finish(
             job,
             Status.SUCCEEDED,
-            reason=f"joined {plan.count} segments",
+            reason=f"joined {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(segments),
             **columns,
         )
@@ -306,3 +306,7 @@ class ChainSteps:
 def _cost(children: Any) -> float | None:
     costs = [c.cost_credits for c in children if c.cost_credits is not None]
     return round(sum(costs), 6) if costs else None
+
+
+def _segments(count: int) -> str:
+    return "segment" if count == 1 else "segments"

@@ -34,7 +34,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -50,7 +50,14 @@ from vidgate.db.dialect import for_update, insert_or_ignore
 from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
 from vidgate.jobs.models import NO_OWNER, Job
-from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
+from vidgate.provider.base import (
+    CreatedTask,
+    Organization,
+    OutputBody,
+    Provider,
+    TaskSnapshot,
+    UsedCredits,
+)
 from vidgate.requests.generation import GenerationRequest
 from vidgate.settings import Settings
 
@@ -465,6 +472,9 @@ class MonitoredProvider:
 
     async def organization(self) -> Organization:
         return await self._watch(self.provider.organization())
+
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        return await self._watch(self.provider.usage(start, before))
 
     @contextlib.asynccontextmanager
     async def open_output(self, url: str) -> AsyncIterator[OutputBody]:
