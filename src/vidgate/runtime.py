@@ -105,6 +105,10 @@ class Runtime:
             self.pipeline.context.cadence.observe_at_most(model, seconds)
         # Temporary objects older than any live write are leftovers of a crash.
         await self.storage.cleanup_temporary(timedelta(hours=1))
+        # The first job should not wait for the provider's first answer (connection, tier).
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self.pipeline.context.limits.organization()
         if self.step_queue is not None:
             self.step_queue.pipeline = self.pipeline
             runner = self.step_queue.run_worker(concurrency=concurrency, name=self.worker_name)
