@@ -131,14 +131,13 @@ def worker_command(
     import signal
 
     from vidgate.api.routes.webhooks import job_payload
-    from vidgate.runtime import open_runtime
+    from vidgate.runtime import Background, open_runtime
     from vidgate.settings import load_settings
 
     async def run() -> None:
-        async with open_runtime(load_settings()) as runtime:
-            name = await runtime.start_worker(concurrency=concurrency)
-            await runtime.start_webhooks(job_payload)
-            console.print(f"worker {name} running", highlight=False)
+        background = Background(render=job_payload, concurrency=concurrency)
+        async with open_runtime(load_settings(), background=background) as runtime:
+            console.print(f"worker {runtime.worker_name} running", highlight=False)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
