@@ -1,12 +1,12 @@
 """Run every benchmark, print a markdown report and write it to ``docs/benchmarks.md``.
 
-``make bench`` runs ``python -m bench.run``. Options: ``--only render,api,download,lag,inflight``
-(a subset: its sections replace the same sections of the report already written, the others are
-kept with the date they were measured), ``--only scale`` (``make bench-scale``: API and worker
-processes on PostgreSQL with workers killed, :mod:`bench.scale_out`), ``--jobs N`` (in-flight
-jobs, default 10,000), ``--lag-tasks N`` (default 200), ``--postgresql`` (also run the in-flight
-case on the local PostgreSQL, in a scratch database ``vidgate_bench`` dropped afterwards; about 6
-more minutes, so ``make bench`` leaves it out).
+``make bench`` runs ``python -m bench.run``. Options: ``--only
+render,api,download,lag,inflight,firsthour`` (a subset: its sections replace the same sections of
+the report already written, the others are kept with the date they were measured), ``--only scale``
+(``make bench-scale``: API and worker processes on PostgreSQL with workers killed,
+:mod:`bench.scale_out`), ``--jobs N`` (in-flight jobs, default 10,000), ``--lag-tasks N`` (default
+200), ``--postgresql`` (also run the in-flight case on the local PostgreSQL, in a scratch database
+``vidgate_bench`` dropped afterwards; about 6 more minutes, so ``make bench`` leaves it out).
 
 Each benchmark returns a dict of figures and its goal; this module only formats them. The
 machine is shared and has few cores, so each benchmark compares its contenders in the same run
@@ -28,7 +28,7 @@ from bench.common import ROOT, machine
 __all__ = ["main", "report"]
 
 DOCS = ROOT / "docs" / "benchmarks.md"
-NAMES = ("render", "api", "download", "lag", "inflight", "scale")
+NAMES = ("render", "api", "download", "lag", "inflight", "firsthour", "scale")
 # Not part of a plain `make bench` (it needs PostgreSQL and takes minutes): `make bench-scale`.
 DEFAULT_NAMES = NAMES[:-1]
 
@@ -165,6 +165,44 @@ def _lag_section(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _first_hour_section(r: dict[str, Any]) -> list[str]:
+    f, route = r["first_video"], r["route"]
+    share = r["goal_limit_share"]
+    lines = [
+        "## 7. The first hour: the first video, and vidgate beside the naive route",
+        "",
+        f"Goal (first video stored within the task time + {r['goal_first_video_extra_s']} s, "
+        f"with progress seen between 0 and 1; beside the naive route at >= {share:.0%} of the "
+        f"limit, cold and warm): {_met(r.get('all_met'))}. `bench/first_hour.py`; task GETs are "
+        "section 4's.",
+        "",
+        f"First video: a fresh `vidgate serve` (emulator mode, {f['task_seconds']:g} s tasks), "
+        f"one 5 s gen4.5 job: stored **{f['stored_seconds']:.2f} s** after it was created "
+        f"(goal <= {f['task_seconds'] + r['goal_first_video_extra_s']:g} s), progress between "
+        f"0 and 1 seen: {'yes' if f['progress_between'] else 'no'} "
+        f"({_met(f['meets_goal'])}).",
+        "",
+        f"{route['jobs']} concurrent requests, {route['task_seconds']:g} s tasks (pending + "
+        "running), sent at once to the FastAPI route that wraps the sync SDK's "
+        "`create().wait_for_task_output()` (`bench/seed_route.py`) and, at the same time, to "
+        "`vidgate serve` on an empty data directory (cold), then again to the same server "
+        f"(warm). The route took {route['route_wall_seconds']:.1f} s, so the limit (its wall "
+        f"time over one task's) is {route['limit']:.2f}x.",
+        "",
+        "| vidgate | wall s (8 created -> 8 stored) | route / vidgate | share of the limit "
+        "| progress between 0 and 1 | goal |",
+        "|---|---:|---:|---:|:---:|:---:|",
+    ]
+    for name in ("cold", "warm"):
+        c = route[name]
+        lines.append(
+            f"| {name} | {c['wall_seconds']:.2f} | {c['ratio']:.2f}x | "
+            f"{c['share_of_limit']:.0%} | {'yes' if c['progress_between'] else 'no'} "
+            f"| {_met(c['meets_goal'])} |"
+        )
+    return lines
+
+
 def _inflight_section(r: dict[str, Any]) -> list[str]:
     lines = [
         f"## 5. {r['goal_jobs']:,} jobs in flight in one worker process, peak RSS <= "
@@ -285,6 +323,7 @@ def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str
         "download": _download_section,
         "lag": _lag_section,
         "inflight": _inflight_section,
+        "firsthour": _first_hour_section,
         "scale": _scale_section,
     }
     for name, section in sections.items():
@@ -329,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
-    from bench import api_throughput, download, inflight, lag, render_bench, scale_out
+    from bench import api_throughput, download, first_hour, inflight, lag, render_bench, scale_out
 
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "render": render_bench.run,
@@ -337,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
         "download": download.run,
         "lag": lambda: lag.run(args.lag_tasks),
         "inflight": lambda: inflight.run(args.jobs, postgresql=args.postgresql),
+        "firsthour": first_hour.run,
         "scale": scale_out.run,
     }
     info = machine()

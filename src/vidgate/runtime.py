@@ -24,6 +24,7 @@ from vidgate.errors import ProviderCredentialsRefused, VidgateError
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
 from vidgate.jobs.wake import Wakeup
+from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
@@ -34,9 +35,10 @@ from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHe
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
-from vidgate.storage import Storage
+from vidgate.storage import Storage, remove_orphans
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
@@ -82,12 +84,24 @@ class Runtime:
     job_submitted: Callable[[str], Awaitable[None]]
     emulator_mode: bool
     emulator_url: str | None = None
+    #: The embedded emulator's control token (``X-Emulator-Token``), for tests that turn knobs.
+    emulator_token: str | None = None
     worker_name: str = field(default_factory=default_worker_id)
     #: SQLite: this process's claim loop, when it runs steps.
     worker: Worker | None = None
     # PostgreSQL: steps travel between processes as procrastinate tasks (vidgate.jobs.step_queue).
     step_queue: StepQueue | None = None
     webhooks: WebhookDispatcher | None = None
+    _usage: UsageReconciler | None = None
+
+    @property
+    def usage(self) -> UsageReconciler:
+        """Spend reconciled with the provider's usage report (``GET /v1/usage``, the metrics)."""
+        if self._usage is None:
+            self._usage = UsageReconciler(
+                self.engine, self.provider, every_seconds=self.settings.usage_reconcile_seconds
+            )
+        return self._usage
 
 
 def _job_signal(step_queue: StepQueue | None, wakeup: Wakeup) -> Callable[[str], Awaitable[None]]:
@@ -106,8 +120,9 @@ async def _run_background(
     """Start the job steps and the webhook dispatcher; the stack stops them first on exit."""
     settings = runtime.settings
     # Learn each model's run time from the jobs already done, oldest first.
+    # (Submission to stored: an upper bound on the run time, so it can only lower a prior.)
     for model, seconds in reversed(await runtime.store.recent_run_seconds()):
-        runtime.pipeline.context.cadence.observe(model, seconds)
+        runtime.pipeline.context.cadence.observe_at_most(model, seconds)
     # Temporary objects older than any live write are leftovers of a crash.
     await runtime.storage.cleanup_temporary(timedelta(hours=1))
     stop = asyncio.Event()
@@ -187,6 +202,9 @@ async def open_runtime(
                 "emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url
             )
         storage = Storage.from_url(settings.resolved_storage_url)
+        removed = await remove_orphans(storage, settings.data_dir / "tmp")
+        if removed:
+            log.info("removed %d temporary file(s) left by a killed process", removed)
         store = JobStore(engine)
         health = ProviderHealth(
             engine, provider=RunwayProvider.name, policy=CircuitPolicy.from_settings(settings)
@@ -210,6 +228,8 @@ async def open_runtime(
                 )
             )
         wakeup = Wakeup()
+        # Emulator mode knows how long its tasks take; Runway's are learned (pipeline/polling.py).
+        start, total = emulator.task_timings() if emulator else (0.0, None)
         job_submitted = _job_signal(step_queue, wakeup)
         context = StepContext(
             store=store,
@@ -217,7 +237,10 @@ async def open_runtime(
             storage=storage,
             catalog=catalog,
             cadence=PollCadence(
-                min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
+                min_seconds=settings.poll_min_seconds,
+                max_seconds=settings.poll_max_seconds,
+                prior_seconds=total,
+                start_seconds=start,
             ),
             limits=ProviderLimits(
                 provider,
@@ -228,6 +251,7 @@ async def open_runtime(
             submit_concurrency=settings.submit_concurrency,
             # A chain's next segment (or a segment to cancel) runs at once.
             job_due=job_submitted,
+            signing=_signing_identity(settings),
         )
         runtime = Runtime(
             settings=settings,
@@ -244,6 +268,7 @@ async def open_runtime(
             job_submitted=job_submitted,
             emulator_mode=emulator is not None,
             emulator_url=emulator.base_url if emulator else None,
+            emulator_token=emulator.control_token if emulator else None,
             step_queue=step_queue,
         )
         if background is not None:
@@ -263,3 +288,10 @@ async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
     async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
+
+
+def _signing_identity(settings: Settings) -> SigningIdentity | None:
+    """The operator's C2PA certificate and key, which sign joined chains (None: unsigned)."""
+    if settings.c2pa_certificate is None or settings.c2pa_private_key is None:
+        return None
+    return SigningIdentity.from_files(settings.c2pa_certificate, settings.c2pa_private_key)

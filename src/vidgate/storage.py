@@ -45,10 +45,13 @@ from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, Tr
 if TYPE_CHECKING:
     from obstore import GetOptions, GetResult
 
-__all__ = ["TEMP_PREFIX", "ByteSource", "Storage", "StoredObject"]
+__all__ = ["ORPHAN_AGE", "TEMP_PREFIX", "ByteSource", "Storage", "StoredObject", "remove_orphans"]
 
 #: Where objects are written before they are whole; reserved, never a final key.
 TEMP_PREFIX = "tmp/"
+#: A temporary file untouched this long has no live writer (a stalled upload ends after the body
+#: idle timeout, a download after its read timeout): it is a leftover of a killed process.
+ORPHAN_AGE = timedelta(minutes=10)
 _MIB = 1024 * 1024
 # S3's smallest multipart part (except the last one): the least memory a cloud upload can use.
 _CLOUD_PART_SIZE = 5 * _MIB
@@ -474,3 +477,11 @@ def _cleanup_local(directory: Path, cutoff: datetime) -> int:
                 os.unlink(entry.path)
                 removed += 1
     return removed
+
+
+async def remove_orphans(storage: Storage, scratch_dir: Path) -> int:
+    """At start-up: temporary objects of ``storage`` and files in ``scratch_dir`` (uploads,
+    fetches) left by a killed process; returns how many went."""
+    removed = await storage.cleanup_temporary(ORPHAN_AGE)
+    cutoff = utcnow() - ORPHAN_AGE
+    return removed + await asyncio.to_thread(_cleanup_local, scratch_dir, cutoff)

@@ -25,7 +25,7 @@ ATTACKER = "http://attacker.example"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("origin")
-    served = Served(env=vidgate_env(data_dir), cwd=data_dir)
+    served = Served(env=vidgate_env(data_dir, VIDGATE_API_RATE_PER_SECOND="0"), cwd=data_dir)
     yield served
     served.stop()
 
@@ -35,6 +35,7 @@ def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("origin-configured")
     env = vidgate_env(
         data_dir,
+        VIDGATE_API_RATE_PER_SECOND="0",
         VIDGATE_ALLOWED_HOSTS="vidgate.example,*.apps.example",
         VIDGATE_ALLOWED_ORIGINS="https://app.example",
     )

@@ -19,7 +19,7 @@ LONE = "\\ud800"  # as the JSON text carries it: an escaped lone surrogate
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
     data_dir = tmp_path_factory.mktemp("crafted")
-    served = Served(env=vidgate_env(data_dir), cwd=data_dir)
+    served = Served(env=vidgate_env(data_dir, VIDGATE_API_RATE_PER_SECOND="0"), cwd=data_dir)
     yield served, data_dir
     served.stop()
     assert "Traceback" not in served.output, served.output

@@ -22,13 +22,19 @@ import pytest
 from PIL import Image
 from serving import VIDGATE, Served, run_vidgate, vidgate_env
 
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def emulator_tasks(data_dir: Path) -> list[dict[str, Any]]:
     """The tasks of the data directory's emulator, read at the URL it publishes."""
-    url = json.loads((data_dir / "emulator" / "emulator.json").read_text())["url"]
-    tasks: list[dict[str, Any]] = httpx.get(f"{url}/_emulator/tasks", timeout=10).json()
+    published = json.loads((data_dir / "emulator" / "emulator.json").read_text())
+    headers = {CONTROL_TOKEN_HEADER: published["controlToken"]}
+    url = published["url"]
+    tasks: list[dict[str, Any]] = httpx.get(
+        f"{url}/_emulator/tasks", headers=headers, timeout=10
+    ).json()
     return tasks
 
 
@@ -119,3 +125,6 @@ def test_a_job_survives_the_server_stopping(tmp_path: Path, serve: type[Served],
     assert job["status"] == "succeeded", job
     tasks = emulator_tasks(data)
     assert len(tasks) == 1 and tasks[0]["status"] == "SUCCEEDED", tasks
+    assert "running the emulator of" in second.output and "(1 task kept from before)" in (
+        second.output
+    )

@@ -41,7 +41,7 @@ async def test_text_to_video_answers_a_vidgate_link_to_the_stored_video(api: Api
     )
     first = await client.tasks.retrieve(created.id)
     assert first.status in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED")
-    task = await wait_task(api, client, created.id)
+    task = await created.wait_for_task_output()  # the async SDK's own helper
     assert task.status == "SUCCEEDED"
     url = task.output[0]
     assert url.startswith(f"{BASE_URL}/files/{created.id}.mp4?")
@@ -173,3 +173,72 @@ async def test_organization_answers_for_the_caller(api_factory: ApiFactory) -> N
     usage = await client.organization.retrieve_usage()
     assert usage.models == ["gen4.5"]
     assert usage.results[0].used_credits[0].amount > 0
+
+
+async def test_bodies_refused_before_the_route_are_in_runways_shape(api: Api) -> None:
+    headers = {"X-Runway-Version": "2024-11-06", "Content-Type": "application/json"}
+    bad = await api.post(
+        "/runway/v1/text_to_video", content=b'{"model": "gen4.5", "duration": NaN}', headers=headers
+    )
+    assert bad.status_code == 400 and "duration" in bad.json()["error"]
+
+
+async def test_budget_and_rate_refusals(api_factory: ApiFactory, tmp_path: Path) -> None:
+    from api_helpers import make_settings
+
+    from vidgate.tenancy.budgets import BudgetStore
+
+    api = await api_factory(make_settings(tmp_path, api_rate_per_second=0.001, api_rate_burst=2))
+    created = await api.keys.create_key("tenant")
+    await BudgetStore(api.ctx.runtime.engine).set_budget(created.key.id, daily=10, monthly=None)
+    client = sdk(api, created.token, max_retries=0)
+    with pytest.raises(runwayml.APIStatusError) as refused:
+        await client.text_to_video.create(**_sdk_body())  # 24 credits against 10
+    assert refused.value.status_code == 402 and "budget" in str(refused.value)
+    assert refused.value.response.headers["x-should-retry"] == "false"
+    await client.organization.retrieve()
+    with pytest.raises(runwayml.RateLimitError) as limited:
+        await client.organization.retrieve()
+    assert int(limited.value.response.headers["retry-after"]) >= 1
+
+
+HEADERS = {"X-Runway-Version": "2024-11-06", "Authorization": "Bearer x"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/runway/v1/text_to_video", b"[]"),
+        ("POST", "/runway/v1/text_to_video", b'"text"'),
+        ("POST", "/runway/v1/text_to_video", b'{"model": 5}'),
+        ("POST", "/runway/v1/text_to_video", b'{"model": "nope", "promptText": "x"}'),
+        ("POST", "/runway/v1/image_to_video", b'{"model": "gen4.5", "promptImage": {"a": []}}'),
+        ("POST", "/runway/v1/video_to_video", b'{"model": "gen4.5", "duration": 1e308}'),
+        ("POST", "/runway/v1/character_performance", b'{"model": "act_two", "character": 1}'),
+        ("POST", "/runway/v1/text_to_video", b"\xff\xfe not utf-8"),
+        ("POST", "/runway/v1/uploads", b'{"filename": 5, "type": "permanent"}'),
+        ("POST", "/runway/v1/uploads", b'{"filename": "' + b"a" * 300 + b'"}'),
+        ("POST", "/runway/v1/organization/usage", b'{"startDate": "2026-13-40"}'),
+        ("POST", "/runway/v1/organization/usage", b'{"startDate": 5}'),
+        (
+            "POST",
+            "/runway/v1/organization/usage",
+            b'{"startDate": "2026-01-01", "beforeDate": "2025-01-01"}',
+        ),
+        ("GET", "/runway/v1/tasks/" + "x" * 300, b""),
+        ("DELETE", "/runway/v1/tasks/nope", b""),
+        ("POST", "/runway/uploads/slot?expires=1&signature=x", b"junk"),
+        ("POST", "/runway/uploads/slot?expires=abc&signature=x", b"junk"),
+        ("GET", "/files/nope.mp4?expires=99999999999&signature=x", b""),
+        ("GET", "/files/nope.mp4", b""),
+    ],
+)
+async def test_bad_requests_get_4xx_in_runways_shape(
+    api: Api, method: str, path: str, body: bytes
+) -> None:
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    response = await api.request(method, path, content=body, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    assert isinstance(response.json()["error"], str | dict)
+    if path.startswith("/runway/"):
+        assert isinstance(response.json()["error"], str)

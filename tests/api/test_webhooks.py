@@ -498,3 +498,27 @@ async def test_jobs_without_a_webhook_make_no_deliveries(
     assert {request.path for request in receiver.requests} == {"/up"}
     r = await api.get("/v1/generations/01NOSUCHJOB000000000000000/deliveries")
     assert r.status_code == 404
+
+
+async def test_a_job_made_through_the_runway_surface_sends_its_webhook(
+    start: Callable[..., Any], receiver: Receiver
+) -> None:
+    api: Api = await start()
+    token = await api.new_key("sdk")
+    r = await api.put(
+        "/v1/webhook", json={"url": f"{receiver.base()}/runway"}, headers=bearer(token)
+    )
+    receiver.secrets = [r.json()["secret"]]
+    body = {k: v for k, v in T2V.items() if k != "endpoint"}
+    made = await api.post(
+        "/runway/v1/text_to_video",
+        json=body,
+        headers={**bearer(token), "X-Runway-Version": "2024-11-06"},
+    )
+    assert made.status_code == 200, made.text
+    job = await api.wait_done(made.json()["id"], headers=bearer(token))
+    [delivery] = await wait_for(api, job["id"], delivered, headers=bearer(token))
+    [sent] = receiver.for_delivery(delivery["id"])
+    assert sent.verified and sent.path == "/runway"
+    assert sent.headers["webhook-id"] == delivery["id"]
+    assert sent.json()["data"]["id"] == made.json()["id"]

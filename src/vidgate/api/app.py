@@ -33,6 +33,7 @@ from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
 from vidgate.api.routes.openai import router as openai_router
 from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.previews import router as previews_router
 from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
@@ -46,12 +47,20 @@ from vidgate.runtime import Background, Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.webhooks.policy import WebhookUrlPolicy
 
-__all__ = ["RuntimeFactory", "create_app"]
+__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
 
 log = logging.getLogger("vidgate.api")
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Runtime]]
 
+#: Sent with every answer unless the route set its own: no content sniffing (a JSON error or a
+#: stored file is never run as HTML), no referrer leaking a job URL, no framing (clickjacking).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 _LINGER_SECONDS = 2.0
 _LINGER_BYTES = 64 * 1024 * 1024
 
@@ -138,9 +147,13 @@ def create_app(
         summary="Self-hosted AI video generation on Runway's API.",
         version="1",
         lifespan=lifespan,
+        # /docs is served by routes/web.py from bundled files: no CDN, works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     for router in (
         generations_router,
+        previews_router,
         webhooks_router,
         events_router,
         uploads_router,
@@ -162,7 +175,7 @@ def create_app(
 
 
 class RequestMiddleware:
-    """Per request: an id (``X-Request-ID``) and the request counter.
+    """Per request: an id (``X-Request-ID``), the security headers and the request counter.
 
     A 413 (from :class:`~vidgate.api.body_guard.BodyGuard` or the upload route) sent before the
     body was read ends the connection (``Connection: close``): the rest
@@ -202,8 +215,11 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                message["headers"] = headers
             elif status == 413 and not body_read and not message.get("more_body", False):
                 # The whole answer goes out now; the connection ends after a short linger.
                 await send({**message, "more_body": True})

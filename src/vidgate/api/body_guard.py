@@ -1,18 +1,22 @@
 """The ASGI middleware that reads request bodies before any route (see :mod:`.json_body`).
 
-A body over ``VIDGATE_JSON_BODY_MAX_BYTES`` is refused with 413 (by its ``Content-Length`` before
-a byte is read, or as soon as the count passes the cap); a JSON body with problems gets a 422;
+A body that pauses longer than ``VIDGATE_BODY_IDLE_TIMEOUT_SECONDS`` is answered 408 and its
+connection closed, uploads included (the route's temporary file goes with the error). Any other
+body over ``VIDGATE_JSON_BODY_MAX_BYTES`` is refused with 413 (by its ``Content-Length`` before a
+byte is read, or as soon as the count passes the cap); a JSON body with problems gets a 422;
 anything else is handed on as one message, so memory stays within the cap. Upload bodies are not
 read here (the route streams them to disk under its own cap).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vidgate.api.errors import vidgate_error_response
 from vidgate.api.json_body import is_json_content_type, json_problems
-from vidgate.errors import PayloadTooLarge, ValidationFailed, VidgateError
+from vidgate.api.surface_errors import error_response_for
+from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
 __all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
 
@@ -27,7 +31,30 @@ def _streamed(path: str) -> bool:
 
 
 async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
-    await vidgate_error_response(exc)(scope, receive, send)
+    # Under /runway and /openai in that surface's shape, so its SDK raises its own class.
+    await error_response_for(scope["path"], exc)(scope, receive, send)
+
+
+def _bounded(receive: Receive, idle: float) -> Receive:
+    """``receive`` with a deadline on each body message until the body is complete."""
+    done = False
+
+    async def timed() -> Message:
+        nonlocal done
+        if done:
+            return await receive()  # waiting for a disconnect: no deadline
+        try:
+            async with asyncio.timeout(idle):
+                message = await receive()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the request body stopped arriving (nothing for {idle:g} s)"
+            ) from None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            done = True
+        return message
+
+    return timed
 
 
 class BodyGuard:
@@ -36,15 +63,20 @@ class BodyGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
-        if scope["type"] != "http" or ctx is None or _streamed(scope["path"]):
+        if scope["type"] != "http" or ctx is None:
             await self.app(scope, receive, send)
             return
-        cap: int = ctx.runtime.settings.json_body_max_bytes
+        settings = ctx.runtime.settings
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is None and b"transfer-encoding" not in headers:
             await self.app(scope, receive, send)  # no body
             return
+        timed = _bounded(receive, settings.body_idle_timeout_seconds)
+        if _streamed(scope["path"]):
+            await self.app(scope, timed, send)
+            return
+        cap: int = settings.json_body_max_bytes
         too_large = PayloadTooLarge(f"request bodies may be at most {cap} bytes")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             await _refuse(too_large, scope, receive, send)
@@ -52,7 +84,11 @@ class BodyGuard:
         chunks: list[bytes] = []
         total = 0
         while True:
-            message = await receive()
+            try:
+                message = await timed()
+            except RequestTimeout as exc:
+                await _refuse(exc, scope, receive, send)
+                return
             if message["type"] != "http.request":
                 return  # the client went away: nothing to answer
             chunk = message.get("body", b"")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from vidgate.api.app import create_app
+from vidgate.api.edge_server import uvicorn_limits
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
 
@@ -39,6 +40,7 @@ def serve_in_thread(settings: Settings, *, worker: bool = True) -> Iterator[str]
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_limits(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="vidgate-embedded", daemon=True)

@@ -32,6 +32,7 @@ from vidgate.errors import (
     InternalError,
     PayloadTooLarge,
     RangeNotSatisfiable,
+    RequestTimeout,
     TransientFault,
     ValidationFailed,
     VidgateError,
@@ -97,7 +98,7 @@ def vidgate_error_response(exc: VidgateError, request_id: str | None = None) -> 
         headers["WWW-Authenticate"] = 'Bearer realm="vidgate"'
     if isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
-    if isinstance(exc, PayloadTooLarge):
+    if isinstance(exc, PayloadTooLarge | RequestTimeout):
         # The rest of the body is unread: close the connection rather than drain it.
         headers["Connection"] = "close"
     if not exc.exposed:

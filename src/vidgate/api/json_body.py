@@ -81,12 +81,11 @@ def _walk(value: Any) -> Iterator[FieldProblem]:
 def json_problems(body: bytes) -> list[FieldProblem]:
     """What is wrong with a JSON body beyond its syntax (which FastAPI reports); [] if nothing."""
     try:
-        text = body.decode("utf-8")
+        # Strict decoding first (the text is dropped once parsed); the C scanner guards its own
+        # recursion: too deep a body raises, never crashes.
+        value = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         return [FieldProblem("", f"the body is not UTF-8 text (byte {exc.start})")]
-    try:
-        # The C scanner guards its own recursion: too deep a body raises, never crashes.
-        value = json.loads(text)
     except RecursionError:
         return [FieldProblem("", f"the body nests deeper than {MAX_DEPTH} levels")]
     except ValueError:

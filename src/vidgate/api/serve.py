@@ -16,6 +16,9 @@ import uvicorn
 
 from vidgate.api.app import create_app
 from vidgate.api.browser_guard import is_loopback
+from vidgate.api.edge_server import uvicorn_limits
+from vidgate.api.listen import bind_listener
+from vidgate.api.logging import AccessLog, configure_logging
 from vidgate.errors import ConfigurationError
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
@@ -45,6 +48,8 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    configure_logging(settings)
+    listener = bind_listener(settings.host, settings.port)  # a busy port: one line, first
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = asyncio.run(count_active_keys(settings))
     loopback = is_loopback(settings.host)
@@ -57,14 +62,15 @@ def serve(
     if keys == 0:
         echo(f"no API keys: auth is off; listening on loopback only ({settings.host})")
     else:
-        echo(f"{keys} active API key(s): every request needs Authorization: Bearer <key>")
+        noun = "key" if keys == 1 else "keys"
+        echo(f"{keys} active API {noun}: every request needs Authorization: Bearer <key>")
     if settings.emulator_mode:
         echo("emulator mode: RUNWAYML_API_SECRET is unset, videos are synthetic")
     else:
         echo("runway mode: generations are sent to Runway and cost credits")
     if not worker:
         echo("no worker in this process (--no-worker): run `vidgate worker` to process jobs")
-    app = create_app(settings, worker=worker, keys_required=not loopback)
+    app = AccessLog(create_app(settings, worker=worker, keys_required=not loopback))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -73,8 +79,11 @@ def serve(
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        **uvicorn_limits(settings),
+        log_config=None,  # vidgate.api.logging formats uvicorn's lines too
+        access_log=False,  # AccessLog writes it
     )
-    _Server(config, echo).run()
+    _Server(config, echo).run(sockets=[listener])
 
 
 class _Server(uvicorn.Server):
@@ -93,3 +102,8 @@ class _Server(uvicorn.Server):
                 host, port = sock.getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
                 self._echo(f"vidgate listening on http://{shown}:{port}")
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        log.info("vidgate stopping: requests and job steps in flight finish first")
+        await super().shutdown(sockets)
+        log.info("vidgate stopped")  # uvicorn may re-raise SIGTERM after this: say it here

@@ -64,7 +64,8 @@ async def resolve_media(
             limits = catalog.media[media.kind]
             try:
                 data = await _load(media, limits, config, http, lookup_upload)
-                info = await anyio.to_thread.run_sync(partial(probe_media, data, field=media.path))
+                probe = partial(probe_media, data, field=media.path, limits=catalog.media)
+                info = await anyio.to_thread.run_sync(probe)
                 _check(media, data, info, limits)
             except MediaRejected as exc:
                 problems.extend(exc.problems)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from vidgate.errors import ValidationFailed
+from vidgate.errors import RateLimited, RequestError, ValidationFailed
 
 __all__ = ["DAY_SECONDS", "LedgerEntry", "Organization"]
 
@@ -52,6 +52,23 @@ class Organization:
         org._ledger = [LedgerEntry(date.fromisoformat(d), m, a) for d, m, a in values["ledger"]]
         org._generations = {m: deque(at_of(t) for t in w) for m, w in values["generations"].items()}
         return org
+
+    def admit(self, model: str, credits: int, now: float, daily_limit: int | None) -> None:
+        """Check a new task of ``model`` may run: RateLimited past the daily limit,
+        RequestError without ``credits`` left."""
+        if daily_limit is not None:
+            wait = self.retry_after(model, now, daily_limit)
+            if wait is not None:
+                raise RateLimited(
+                    f"You have reached the daily generation limit of {model} "
+                    f"({daily_limit} per 24 hours); try again later.",
+                    retry_after=wait,
+                )
+        if self.credit_balance < credits:
+            raise RequestError(
+                f"You do not have enough credits to run this task: it needs up to "
+                f"{credits}, the balance is {self.credit_balance}."
+            )
 
     # --- credits ----------------------------------------------------------------------------
 

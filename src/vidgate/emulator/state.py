@@ -28,7 +28,7 @@ from vidgate.emulator.state_file import StateFile
 from vidgate.emulator.stats import Stats
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
 from vidgate.emulator.uploads import Upload, UploadStore
-from vidgate.errors import MediaRejected, NotFound, RateLimited, RequestError
+from vidgate.errors import MediaRejected, NotFound, RequestError
 
 __all__ = ["EmulatorState", "ForcedOutcome", "OutputForbidden"]
 
@@ -168,20 +168,7 @@ class EmulatorState:
             self._advance()
             now = self.clock.now()
             c = self.config
-            limit = c.daily_limit_of(model)
-            if limit is not None:
-                wait = self.organization.retry_after(model, now, limit)
-                if wait is not None:
-                    raise RateLimited(
-                        f"You have reached the daily generation limit of {model} "
-                        f"({limit} per 24 hours); try again later.",
-                        retry_after=wait,
-                    )
-            if self.organization.credit_balance < estimated_credits:
-                raise RequestError(
-                    f"You do not have enough credits to run this task: it needs up to "
-                    f"{estimated_credits}, the balance is {self.organization.credit_balance}."
-                )
+            self.organization.admit(model, estimated_credits, now, c.daily_limit_of(model))
             failure_code = None
             if c.fail_rate and self._outcome_rng.random() < c.fail_rate:
                 failure_code = c.failure_code
@@ -282,7 +269,13 @@ class EmulatorState:
     def _task(self, task_id: str) -> Task:
         task = self.board.get(task_id)
         if task is None:
-            raise NotFound(f"Task {task_id} not found")
+            message = f"Task {task_id} not found"  # Runway's words
+            if self.config.state_file:  # vidgate's emulator mode: say where to look
+                message += (
+                    f" in the emulator's state {self.config.state_file} (deleted, or the "
+                    "emulator was reset or its state removed)"
+                )
+            raise NotFound(message)
         return task
 
     def _cancel(self, task: Task) -> TaskStatus:

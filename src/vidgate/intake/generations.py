@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
+from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, ValidationFailed
 from vidgate.intake.chain import accept_chain
 from vidgate.intake.media_policy import MediaPolicy
@@ -54,8 +55,11 @@ class NewGeneration:
     webhook_url: str | None = None
     #: The wire name the webhook URL came in (for the 422).
     webhook_field: str = "webhookUrl"
+    #: The surface recognises SDK retries (the SDKs send no idempotency key): media fetched for
+    #: this body is keyed by the body, on first tries too, so a retry stores the very same body.
+    sdk_surface: bool = False
     #: An SDK's automatic retry of a create: the caller's identical job made within this many
-    #: seconds is answered instead of a new one (the SDKs send no idempotency key).
+    #: seconds is answered instead of a new one.
     repeat_window_seconds: float | None = None
 
 
@@ -92,7 +96,7 @@ class GenerationIntake:
         )
         # Ingested URLs are reused by a repeat of the same key, or of the same body when retried.
         ingest_key = new.idempotency_key
-        if ingest_key is None and new.repeat_window_seconds is not None:
+        if ingest_key is None and new.sdk_surface:
             ingest_key = "repeat:" + hash_request(new.endpoint, raw)
         try:
             endpoint, model, wire_body, estimated = await self._validate(new, raw, ingest_key)
@@ -157,7 +161,7 @@ class GenerationIntake:
     ) -> CreatedJob | None:
         """The caller's job with this very request made within the window, if any."""
         assert new.repeat_window_seconds is not None
-        since = datetime.now(UTC) - timedelta(seconds=new.repeat_window_seconds)
+        since = utcnow() - timedelta(seconds=new.repeat_window_seconds)
         wanted = hash_request(endpoint, wire_body)
         owner = new.owner or ""  # the store keeps ownerless jobs under ''
         page = await self.store.list_jobs(owner, model=model, limit=_REPEAT_SEARCH)

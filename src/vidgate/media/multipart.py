@@ -169,7 +169,7 @@ async def receive_multipart(
             reader = _FormReader(sink, max_bytes)
             total = 0
             try:
-                # The parser refuses some boundaries (over 70 bytes) when it is built.
+                # The parser refuses a boundary over 256 bytes when it is built, not when it parses.
                 parser = MultipartParser(boundary, reader.callbacks())
                 async for chunk in chunks:
                     total += len(chunk)

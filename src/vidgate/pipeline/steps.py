@@ -39,6 +39,7 @@ from vidgate.jobs.store import JobStore
 from vidgate.pipeline.chain import ChainSteps
 from vidgate.pipeline.context import StepContext, aware
 from vidgate.pipeline.outputs import store_video
+from vidgate.pipeline.polling import task_start
 from vidgate.provider.base import TaskSnapshot, TaskStatus
 from vidgate.provider.limits import ProviderLimits
 from vidgate.requests.chain_plan import CHAIN_ENDPOINT
@@ -270,11 +271,13 @@ class JobSteps:
             )
         except ProviderCredentialsRefused as exc:
             return await self._key_refused(job, now, exc)
-        except NotFound:
+        except NotFound as exc:
+            self.ctx.cadence.forget(task_id)
             return await self.ctx.finish(
                 job,
                 Status.FAILED,
-                reason="the task no longer exists upstream (deleted outside vidgate)",
+                # The provider's own words say where the task went (the emulator names its state).
+                reason=f"the task no longer exists upstream (deleted outside vidgate): {exc}",
                 failure_code=FailureCode.TASK_VANISHED,
             )
         return await self._apply(job, task, now)
@@ -290,13 +293,18 @@ class JobSteps:
         )
 
     async def _apply(self, job: Job, task: TaskSnapshot, now: datetime) -> Job:
-        elapsed = (now - (aware(job.submitted_at) or now)).total_seconds()
+        # Counted from the provider's createdAt when plausible; readings and the end are learned
+        # per task (censored: the end lies between two polls, see pipeline/polling.py).
+        start = task_start(aware(job.submitted_at) or now, task.created_at)
+        elapsed = (now - start).total_seconds()
         speed = self.ctx.speed(job.model)
         changes: dict[str, Any] = {"poll_count": job.poll_count + 1}
         if task.estimated_credits is not None:
             changes["estimated_credits"] = task.estimated_credits
+        if task.status.is_terminal and task.status is not TaskStatus.SUCCEEDED:
+            self.ctx.cadence.forget(task.id)
         if task.status is TaskStatus.SUCCEEDED:
-            self.ctx.cadence.observe(job.model, elapsed)
+            self.ctx.cadence.finished(job.model, task.id, elapsed=elapsed, speed=speed)
             changes.update(
                 status=Status.DOWNLOADING,
                 status_reason="storing the output",
@@ -329,7 +337,12 @@ class JobSteps:
         if task.progress is not None:
             changes["progress"] = min(max(task.progress, 0.0), 1.0)
         delay = self.ctx.cadence.next_delay(
-            job.model, elapsed=elapsed, progress=task.progress, speed=speed, throttled=throttled
+            job.model,
+            elapsed=elapsed,
+            progress=task.progress,
+            speed=speed,
+            throttled=throttled,
+            task=task.id,
         )
         return await self.ctx.store.release(job, now + timedelta(seconds=delay), **changes)
 

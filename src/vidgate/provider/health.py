@@ -34,7 +34,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -56,7 +56,14 @@ from vidgate.errors import (
     SubmissionUncertain,
 )
 from vidgate.jobs.models import NO_OWNER, Job
-from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
+from vidgate.provider.base import (
+    CreatedTask,
+    Organization,
+    OutputBody,
+    Provider,
+    TaskSnapshot,
+    UsedCredits,
+)
 from vidgate.requests.generation import GenerationRequest
 from vidgate.settings import Settings
 
@@ -510,6 +517,9 @@ class MonitoredProvider:
 
     async def organization(self) -> Organization:
         return await self._watch(self.provider.organization())
+
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        return await self._watch(self.provider.usage(start, before))
 
     @contextlib.asynccontextmanager
     async def open_output(self, url: str) -> AsyncIterator[OutputBody]:

@@ -12,7 +12,7 @@ import email.utils
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from vidgate.provider.base import (
     Organization,
     TaskSnapshot,
     TaskStatus,
+    UsedCredits,
 )
 from vidgate.provider.output_reader import OutputBody, OutputReader
 from vidgate.requests.generation import GenerationRequest
@@ -155,6 +156,27 @@ class RunwayProvider:
             for name, limits in tier.items()
         }
         return Organization(credit_balance=_number(data.get("creditBalance")), models=models)
+
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        async def get() -> httpx.Response:
+            try:
+                raw = await self.client.organization.with_raw_response.retrieve_usage(
+                    start_date=start.isoformat(), before_date=before.isoformat()
+                )
+            except runwayml.APIError as exc:
+                raise _translate(exc) from exc
+            return raw.http_response
+
+        data = _json(await self._retrying(get))
+        return [
+            UsedCredits(
+                day=date.fromisoformat(str(result["date"])),
+                model=str(used["model"]),
+                credits=_number(used.get("amount")) or 0.0,
+            )
+            for result in data.get("results") or []
+            for used in result.get("usedCredits") or []
+        ]
 
     def open_output(self, url: str) -> AbstractAsyncContextManager[OutputBody]:
         return self._outputs.open(url)

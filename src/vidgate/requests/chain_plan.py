@@ -3,8 +3,9 @@
 A chain makes one long video from several generations of one model: segment 1 from the prompt
 (text to video) or from the caller's first image (image to video), each later segment from the
 previous segment's last frame (image to video). :func:`validate_chain` checks the chain's own
-fields, plans the segments (:func:`plan_segments`) and runs every segment's body through
-:func:`vidgate.requests.generation.validate_request`, so a chain the API accepts only makes
+fields, plans the segments (:func:`~vidgate.requests.segments.plan_segments`) and runs every
+segment's body through :func:`vidgate.requests.generation.validate_request`, so a chain the API
+accepts only makes
 segment requests the provider accepts. Every problem is named with its path in the chain body (422).
 
 Wire body::
@@ -12,25 +13,25 @@ Wire body::
     {"model": "gen4.5", "promptText": "...", "duration": 30, "ratio": "1280:720",
      "promptImage": "runway://..." (optional), "promptTexts": ["...", ...] (instead of promptText),
      "segmentDurations": [10, 10, 10] (optional: the plan, chosen by vidgate when absent),
-     "seed": 7, "contentModeration": {...} (optional, passed to every segment)}
+     "seed": 7, "contentModeration": {...}, "audio": true (optional, passed to every segment)}
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from vidgate.catalog import Catalog, Endpoint, EndpointSpec, Model, get_catalog
 from vidgate.errors import FieldProblem, ValidationFailed
 from vidgate.requests.generation import validate_request
+from vidgate.requests.segments import plan_segments
 
 __all__ = [
     "CHAIN_ENDPOINT",
     "CHAIN_MAX_SECONDS",
     "ChainPlan",
-    "plan_segments",
     "validate_chain",
 ]
 
@@ -41,7 +42,7 @@ CHAIN_MAX_SECONDS = 300
 # Stands in for the previous segment's last frame while later segments are validated.
 _FRAME_PLACEHOLDER = "runway://chain-previous-frame"
 # Fields every segment receives unchanged, when its endpoint takes them.
-_PASSED_ON = ("seed", "contentModeration")
+_PASSED_ON = ("seed", "contentModeration", "audio")
 _FIELDS = (
     "model",
     "promptText",
@@ -52,61 +53,6 @@ _FIELDS = (
     "promptImage",
     *_PASSED_ON,
 )
-
-
-def plan_segments(allowed: Sequence[int], total: float) -> tuple[int, ...]:
-    """Segment lengths from ``allowed`` covering ``total`` seconds with the fewest generations.
-
-    Among plans with that fewest count, the smallest sum that reaches ``total`` wins (the closest
-    cover: nothing is paid for beyond it), then the most even lengths, longest first. gen4.5
-    (2-10 s) for 30 s: ``(10, 10, 10)``; for 25 s: ``(9, 8, 8)``; veo3.1 (4, 6, 8) for 25 s:
-    ``(8, 6, 6, 6)`` (26 s: 25 is not reachable; the joined video is cut to 25 s).
-    """
-    values = sorted({int(v) for v in allowed if v > 0})
-    if not values:
-        raise ValueError("the model has no whole-second durations to plan with")
-    if not (math.isfinite(total) and total > 0):
-        raise ValueError(f"total must be a positive number of seconds, got {total!r}")
-    count = max(1, math.ceil(total / values[-1]))
-    reach = _reachable(values, count)
-    wanted = math.ceil(total)
-    best = min(s for s in range(wanted, count * values[-1] + 1) if reach[count] >> s & 1)
-    # The most even plan: the narrowest band of lengths (around the mean) that still sums to best.
-    mean = best / count
-    bands = sorted(
-        ((lo, hi) for lo in values for hi in values if lo <= mean <= hi),
-        key=lambda band: (band[1] - band[0], -band[1]),
-    )
-    for lo, hi in bands:
-        band = [v for v in values if lo <= v <= hi]
-        steps = _reachable(band, count)
-        if steps[count] >> best & 1:
-            return _pick(band, steps, count, best)
-    return _pick(values, reach, count, best)  # pragma: no cover - the full set always reaches
-
-
-def _reachable(values: Sequence[int], count: int) -> list[int]:
-    """``reach[k]`` has bit ``s`` set when ``k`` lengths from ``values`` can sum to ``s``."""
-    reach = [1]
-    for _ in range(count):
-        previous, current = reach[-1], 0
-        for value in values:
-            current |= previous << value
-        reach.append(current)
-    return reach
-
-
-def _pick(values: Sequence[int], reach: list[int], count: int, total: int) -> tuple[int, ...]:
-    chosen: list[int] = []
-    for k in range(count, 0, -1):
-        value = next(
-            v
-            for v in sorted(values, reverse=True)
-            if v <= total and reach[k - 1] >> (total - v) & 1
-        )
-        chosen.append(value)
-        total -= value
-    return tuple(sorted(chosen, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -122,7 +68,7 @@ class ChainPlan:
     prompts: tuple[Any, ...]
     ratio: str | None
     first_image: str | None
-    #: Fields passed to every segment as they are (seed, contentModeration).
+    #: Fields passed to every segment as they are (seed, contentModeration, audio).
     passed_on: Mapping[str, Any]
     #: The stored wire body of the chain (the plan included, as ``segmentDurations``).
     body: Mapping[str, Any]

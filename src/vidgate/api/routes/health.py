@@ -93,4 +93,5 @@ async def readyz(ctx: ContextDep) -> ReadyOut:
 async def metrics(ctx: ContextDep) -> Response:
     await ctx.metrics.refresh(ctx.runtime.store)
     ctx.metrics.show_provider(await ctx.runtime.provider_health.status())
+    ctx.metrics.show_reconciliation(await ctx.runtime.usage.current())
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -120,6 +120,7 @@ async def create_video(
             owner=caller.owner,
             auth_enabled=await ctx.auth.auth_enabled(),
             idempotency_key=idempotency_key,
+            sdk_surface=True,
             repeat_window_seconds=_RETRY_WINDOW_SECONDS if is_retry else None,
         )
     )

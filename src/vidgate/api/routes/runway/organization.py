@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +22,7 @@ from vidgate.api.deps import ContextDep
 from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
 from vidgate.api.routes.runway.errors import RunwayRoute
 from vidgate.api.routes.runway.tasks import whole_credits
+from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, ValidationFailed
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.spend import usage_by_day
@@ -37,7 +38,7 @@ _MAX_DAYS = 90
 @router.get("/organization")
 async def get_organization(ctx: ContextDep, caller: RunwayCallerDep) -> JSONResponse:
     runtime = ctx.runtime
-    now = datetime.now(UTC)
+    now = utcnow()
     snapshot, _ = await runtime.pipeline.limits.organization()
     balance = snapshot.credit_balance if snapshot else None
     monthly: float | None = None
@@ -87,7 +88,7 @@ def _date(body: dict[str, Any], name: str) -> date | None:
 async def get_usage(request: Request, ctx: ContextDep, caller: RunwayCallerDep) -> JSONResponse:
     raw = await request.body()
     body = await json_object(request) if raw.strip() else {}
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    tomorrow = utcnow().date() + timedelta(days=1)
     start = _date(body, "startDate") or tomorrow - timedelta(days=_DEFAULT_DAYS)
     before = _date(body, "beforeDate") or start + timedelta(days=_DEFAULT_DAYS)
     if before <= start:

@@ -116,6 +116,7 @@ def _create_route(endpoint: Endpoint) -> Any:
                 owner=caller.owner,
                 auth_enabled=await ctx.auth.auth_enabled(),
                 idempotency_key=idempotency_key,
+                sdk_surface=True,
                 repeat_window_seconds=SDK_RETRY_WINDOW_SECONDS if is_retry else None,
             )
         )
