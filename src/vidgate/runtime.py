@@ -45,7 +45,14 @@ from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
-__all__ = ["EMULATOR_API_KEY", "Background", "Runtime", "open_runtime"]
+__all__ = [
+    "EMULATOR_API_KEY",
+    "Background",
+    "Runtime",
+    "open_budget_store",
+    "open_key_store",
+    "open_runtime",
+]
 
 log = logging.getLogger("vidgate")
 
@@ -127,6 +134,10 @@ async def _run_background(
         runtime.pipeline.context.cadence.observe_at_most(model, seconds)
     # Temporary objects older than any live write are leftovers of a crash.
     await runtime.storage.cleanup_temporary(timedelta(hours=1))
+    # The first job should not wait for the provider's first answer (connection, tier).
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(2):
+            await runtime.pipeline.context.limits.organization()
     stop = asyncio.Event()
     concurrency = background.concurrency or settings.worker_concurrency
     if runtime.step_queue is not None:

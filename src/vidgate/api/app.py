@@ -47,7 +47,12 @@ from vidgate.runtime import Background, Runtime, open_runtime
 from vidgate.settings import Settings
 from vidgate.webhooks.policy import WebhookUrlPolicy
 
-__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "RequestMiddleware",
+    "RuntimeFactory",
+    "create_app",
+]
 
 log = logging.getLogger("vidgate.api")
 

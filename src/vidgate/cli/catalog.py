@@ -16,7 +16,12 @@ from vidgate.catalog import CostEstimate, Endpoint, Model, Priority, UseCase, ge
 from vidgate.cli.defaults import duration_option, fill_defaults
 from vidgate.cli.output import Column, json_option, out, print_json, print_table, run
 
-__all__ = ["estimate_command", "models_command", "recommend_command"]
+__all__ = [
+    "estimate_command",
+    "models_command",
+    "price_as_generate",
+    "recommend_command",
+]
 
 
 def _cost_text(model: Model) -> str:

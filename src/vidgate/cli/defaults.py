@@ -13,7 +13,13 @@ import typer
 
 from vidgate.catalog.catalog import DEFAULT_SECONDS
 
-__all__ = ["Defaults", "duration_option", "fill_defaults", "number"]
+__all__ = [
+    "Defaults",
+    "duration_option",
+    "fill_defaults",
+    "nearest_duration",
+    "number",
+]
 
 _DURATION_HELP = (
     "Seconds of video, whole; default: 5 or the nearest allowed. Beyond the model's longest, "

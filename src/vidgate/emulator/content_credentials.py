@@ -23,7 +23,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vidgate.media.provenance import SigningIdentity, ai_generated_manifest, sign_video
 
-__all__ = ["ISSUER", "EmulatorSigner"]
+__all__ = [
+    "ISSUER",
+    "EmulatorSigner",
+    "make_test_identity",
+]
 
 ISSUER: Final = "vidgate emulator"
 """The organisation named in the emulator's certificates (what a reader reports as issuer)."""

@@ -106,7 +106,7 @@ class SharedEmulator:
         if self.server is not None:
             knobs = self.server.state.config.public()
         else:
-            knobs = EmulatorControl(self.base_url).get_config()
+            knobs = EmulatorControl(self.base_url, token=self.control_token).get_config()
         start = float(knobs["throttleSeconds"]) + float(knobs["pendingSeconds"])
         return start, start + float(knobs["taskSeconds"])
 

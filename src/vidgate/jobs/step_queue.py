@@ -39,7 +39,13 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES
 from vidgate.jobs.store import JobStore, StaleJob
 
-__all__ = ["QUEUE", "StepQueue", "StepRunner", "libpq_url"]
+__all__ = [
+    "QUEUE",
+    "QueueTimings",
+    "StepQueue",
+    "StepRunner",
+    "libpq_url",
+]
 
 log = logging.getLogger("vidgate.jobs.step_queue")
 
