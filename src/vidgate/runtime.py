@@ -31,8 +31,10 @@ from vidgate.pipeline.polling import PollCadence
 from vidgate.pipeline.steps import Pipeline
 from vidgate.pipeline.worker import Worker, default_worker_id
 from vidgate.provider.base import Provider
-from vidgate.provider.health import CircuitPolicy, MonitoredProvider, ProviderHealth
+from vidgate.provider.circuit import CircuitPolicy
+from vidgate.provider.health import ProviderHealth
 from vidgate.provider.limits import ProviderLimits
+from vidgate.provider.monitored import MonitoredProvider
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
 from vidgate.storage import Storage, remove_orphans

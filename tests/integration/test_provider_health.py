@@ -17,12 +17,9 @@ from vidgate.db.engine import create_engine
 from vidgate.emulator.server import EmulatorServer
 from vidgate.errors import NotFound, ProviderUnavailable, RateLimited
 from vidgate.jobs.store import JobStore
-from vidgate.provider.health import (
-    CircuitPolicy,
-    CircuitState,
-    MonitoredProvider,
-    ProviderHealth,
-)
+from vidgate.provider.circuit import CircuitPolicy, CircuitState
+from vidgate.provider.health import ProviderHealth
+from vidgate.provider.monitored import MonitoredProvider
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 

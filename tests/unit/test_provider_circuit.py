@@ -1,4 +1,4 @@
-"""The provider circuit's rules (vidgate.provider.health.Circuit), on a clock the tests move."""
+"""The provider circuit's rules (vidgate.provider.circuit.Circuit), on a clock the tests move."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from vidgate.errors import (
     RateLimited,
     SubmissionUncertain,
 )
-from vidgate.provider.health import (
+from vidgate.provider.circuit import (
     KEY_REFUSED,
     Circuit,
     CircuitPolicy,

@@ -23,6 +23,7 @@ and a reset fails every job in flight.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import secrets
@@ -272,6 +273,8 @@ def _generation_route(endpoint: Endpoint) -> Any:
             estimated_credits=price.estimated_credits,
             credits_per_second=price.credits_per_second,
         )
+        if config.create_answer_seconds:
+            await asyncio.sleep(config.create_answer_seconds)  # the task exists; the answer lags
         return JSONResponse({"id": task.id, "estimatedCost": {"credits": task.estimated_credits}})
 
     create.__name__ = f"create_{endpoint.value}"

@@ -111,6 +111,13 @@ class EmulatorConfig(BaseModel):
         le=1,
         description="Share of API requests whose connection is closed mid-response.",
     )
+    create_answer_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=60,
+        description="Seconds a create waits after making its task before it answers (a slow "
+        "create: the window in which a killed client cannot know the outcome).",
+    )
     seed: int | None = Field(
         None, description="Seed of the fault and failure RNG (None: unpredictable)."
     )

@@ -1,7 +1,7 @@
 """Whether the provider is up, judged from real calls: a circuit kept in the database.
 
-Every call to the provider goes through :class:`MonitoredProvider` (the worker's submits, polls,
-downloads and cancels, the tier-limit reads, uploads), which records its outcome:
+Every call to the provider goes through :class:`~vidgate.provider.monitored.MonitoredProvider`,
+which records its outcome here (the rules: :mod:`vidgate.provider.circuit`):
 
 - a failure: :class:`~vidgate.errors.ProviderUnavailable` (5xx, dropped connection, timeout, after
   the provider's own retries) or :class:`~vidgate.errors.SubmissionUncertain` (a create lost the
@@ -29,15 +29,11 @@ the row at most once a second and keeps it (:data:`CACHE_SECONDS`), so asking co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from enum import StrEnum
-from pathlib import Path
-from typing import Literal, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Enum, Integer, String, Text, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,166 +44,22 @@ from vidgate.clock import utcnow
 from vidgate.db.base import Base
 from vidgate.db.dialect import for_update, insert_or_ignore
 from vidgate.db.engine import Transactions
-from vidgate.errors import (
-    NotFound,
-    ProviderCredentialsRefused,
-    ProviderRefused,
-    ProviderUnavailable,
-    SubmissionUncertain,
-)
+from vidgate.errors import ProviderCredentialsRefused, ProviderUnavailable
 from vidgate.jobs.models import NO_OWNER, Job
-from vidgate.provider.base import (
-    CreatedTask,
-    Organization,
-    OutputBody,
-    Provider,
-    TaskSnapshot,
-    UsedCredits,
+from vidgate.provider.circuit import (
+    KEY_REFUSED,
+    Circuit,
+    CircuitPolicy,
+    CircuitState,
+    outcome_of,
 )
-from vidgate.requests.generation import GenerationRequest
-from vidgate.settings import Settings
 
-__all__ = [
-    "CACHE_SECONDS",
-    "Circuit",
-    "CircuitPolicy",
-    "CircuitState",
-    "MonitoredProvider",
-    "ProviderHealth",
-    "ProviderHealthRow",
-    "ProviderStatus",
-    "outcome_of",
-]
+__all__ = ["CACHE_SECONDS", "ProviderHealth", "ProviderHealthRow", "ProviderStatus"]
 
 log = logging.getLogger("vidgate.provider.health")
 
-T = TypeVar("T")
-
 #: How long a process keeps the row it read before reading it again.
 CACHE_SECONDS = 1.0
-# While open, a failure is written only if it moves the probe time on by this much.
-_WRITE_EVERY = timedelta(seconds=1.0)
-_ERROR_CHARS = 500
-
-Outcome = Literal["success", "failure", "key_refused"]
-# Starts the stored ``last_error`` of a circuit opened by a refused API key (no column of its own).
-KEY_REFUSED = "provider_credentials"
-
-
-class CircuitState(StrEnum):
-    """Where the circuit stands; only ``closed`` and ``open`` are stored."""
-
-    CLOSED = "closed"  # calls succeed, or too few failed to tell: work goes through
-    OPEN = "open"  # known down: work that needs the provider is refused until the probe time
-    PROBING = "probing"  # open, past its probe time: work goes through, the next call decides
-
-
-@dataclass(frozen=True)
-class CircuitPolicy:
-    """When the circuit opens, and how long it refuses after a failure."""
-
-    failures_to_open: int = 3
-    window_seconds: float = 60.0
-    probe_seconds: float = 15.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CircuitPolicy:
-        return cls(
-            failures_to_open=settings.provider_down_after_failures,
-            window_seconds=settings.provider_down_window_seconds,
-            probe_seconds=settings.provider_probe_seconds,
-        )
-
-
-@dataclass(frozen=True)
-class Circuit:
-    """One provider's circuit at one moment: the row's values, and the rules that move them."""
-
-    state: CircuitState = CircuitState.CLOSED
-    #: Calls failed in a row (a success resets it).
-    failures: int = 0
-    #: When the current run of failures began; older than the window, a failure starts a new one.
-    streak_started_at: datetime | None = None
-    opened_at: datetime | None = None
-    #: While open: when the next probe is due; requests are refused until then.
-    retry_at: datetime | None = None
-    last_error: str | None = None
-
-    def after_failure(
-        self, now: datetime, policy: CircuitPolicy, *, error: str, retry_after: float | None = None
-    ) -> Circuit:
-        """The circuit once a call failed at ``now`` (``retry_after``: the provider's own)."""
-        probe_at = now + timedelta(seconds=max(policy.probe_seconds, retry_after or 0.0))
-        error = error[:_ERROR_CHARS]
-        if self.state is CircuitState.OPEN:
-            return replace(
-                self,
-                failures=self.failures + 1,
-                retry_at=max(self.retry_at or probe_at, probe_at),
-                last_error=error,
-            )
-        started = self.streak_started_at
-        if started is None or (now - started).total_seconds() > policy.window_seconds:
-            started, failures = now, 1
-        else:
-            failures = self.failures + 1
-        if failures < policy.failures_to_open:
-            return Circuit(failures=failures, streak_started_at=started, last_error=error)
-        return Circuit(
-            state=CircuitState.OPEN,
-            failures=failures,
-            streak_started_at=started,
-            opened_at=now,
-            retry_at=probe_at,
-            last_error=error,
-        )
-
-    def after_key_refused(self, now: datetime, policy: CircuitPolicy, *, error: str) -> Circuit:
-        """The circuit once the provider refused our API key: open, whatever came before."""
-        probe_at = now + timedelta(seconds=policy.probe_seconds)
-        return Circuit(
-            state=CircuitState.OPEN,
-            failures=self.failures + 1,
-            streak_started_at=self.streak_started_at or now,
-            opened_at=self.opened_at if self.state is CircuitState.OPEN else now,
-            retry_at=max(self.retry_at or probe_at, probe_at),
-            last_error=error[:_ERROR_CHARS],
-        )
-
-    @property
-    def key_refused(self) -> bool:
-        """True when the last failure was the provider refusing our API key."""
-        return (self.last_error or "").startswith(KEY_REFUSED)
-
-    def after_success(self) -> Circuit:
-        """Any answer closes the circuit and forgets the failures."""
-        return Circuit()
-
-    def state_at(self, now: datetime) -> CircuitState:
-        if self.state is CircuitState.OPEN and self.retry_at is not None and now >= self.retry_at:
-            return CircuitState.PROBING
-        return self.state
-
-    def refuses(self, now: datetime) -> bool:
-        """True while work that needs the provider is refused."""
-        return self.state_at(now) is CircuitState.OPEN
-
-    def seconds_to_probe(self, now: datetime) -> float:
-        """Seconds until the next probe is due (0 when none is waited for)."""
-        if self.retry_at is None or self.state is not CircuitState.OPEN:
-            return 0.0
-        return max((self.retry_at - now).total_seconds(), 0.0)
-
-    def worth_writing(self, after: Circuit) -> bool:
-        """Whether moving from this circuit (as last read) to ``after`` must be stored."""
-        if after == self:
-            return False
-        if after.state is not self.state or self.state is CircuitState.CLOSED:
-            return True  # a transition, or a failure counted towards one
-        # Open and still failing: only a probe time moved on by a second is worth a write.
-        if after.retry_at is None or self.retry_at is None:
-            return after.retry_at != self.retry_at
-        return after.retry_at - self.retry_at >= _WRITE_EVERY
 
 
 class ProviderHealthRow(Base):
@@ -264,17 +116,6 @@ class ProviderStatus:
     def down(self) -> bool:
         """True while work that needs the provider is refused."""
         return self.state is CircuitState.OPEN
-
-
-def outcome_of(exc: BaseException | None) -> Outcome | None:
-    """What a call that ended with ``exc`` (None: it returned) says about the provider."""
-    if exc is None or isinstance(exc, ProviderRefused | NotFound):
-        return "success"  # it answered, if only to say no
-    if isinstance(exc, ProviderUnavailable | SubmissionUncertain):
-        return "failure"
-    if isinstance(exc, ProviderCredentialsRefused):
-        return "key_refused"
-    return None  # a 429, an expired output URL: nothing about being up
 
 
 class ProviderHealth:
@@ -476,61 +317,3 @@ class ProviderHealth:
             )
         elif before.state is CircuitState.OPEN and after.state is CircuitState.CLOSED:
             log.warning("provider %s answers again: new work is accepted", self.provider)
-
-
-class MonitoredProvider:
-    """A :class:`~vidgate.provider.base.Provider` that records every call's outcome on a
-    :class:`ProviderHealth`, and otherwise is the provider it wraps."""
-
-    def __init__(self, provider: Provider, health: ProviderHealth) -> None:
-        self.provider = provider
-        self.health = health
-        self.name = provider.name
-
-    async def _watch(self, call: Awaitable[T]) -> T:
-        try:
-            result = await call
-        except Exception as exc:
-            await self._record(exc)
-            raise
-        await self._record(None)
-        return result
-
-    async def _record(self, exc: BaseException | None) -> None:
-        try:
-            await self.health.record(exc)
-        except (SQLAlchemyError, OSError) as error:
-            # The record must never fail the call it describes.
-            log.warning("could not record a provider outcome: %s", error)
-
-    async def create_task(self, request: GenerationRequest) -> CreatedTask:
-        return await self._watch(self.provider.create_task(request))
-
-    async def get_task(self, task_id: str) -> TaskSnapshot:
-        return await self._watch(self.provider.get_task(task_id))
-
-    async def cancel_task(self, task_id: str) -> None:
-        await self._watch(self.provider.cancel_task(task_id))
-
-    async def upload(self, path: Path, *, filename: str | None = None) -> str:
-        return await self._watch(self.provider.upload(path, filename=filename))
-
-    async def organization(self) -> Organization:
-        return await self._watch(self.provider.organization())
-
-    async def usage(self, start: date, before: date) -> list[UsedCredits]:
-        return await self._watch(self.provider.usage(start, before))
-
-    @contextlib.asynccontextmanager
-    async def open_output(self, url: str) -> AsyncIterator[OutputBody]:
-        """The provider's body; its outcome is recorded once it has been read (or failed)."""
-        try:
-            async with self.provider.open_output(url) as body:
-                yield body
-        except Exception as exc:
-            await self._record(exc)
-            raise
-        await self._record(None)
-
-    async def aclose(self) -> None:
-        await self.provider.aclose()

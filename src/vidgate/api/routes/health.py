@@ -19,7 +19,7 @@ from vidgate.api.deps import ContextDep, error_responses
 from vidgate.api.metrics import CONTENT_TYPE_LATEST
 from vidgate.api.schemas import HealthOut, ReadyOut
 from vidgate.errors import TransientFault
-from vidgate.provider.health import CircuitState
+from vidgate.provider.circuit import CircuitState
 
 __all__ = ["router"]
 
