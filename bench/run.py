@@ -323,8 +323,8 @@ def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str
         "download": _download_section,
         "lag": _lag_section,
         "inflight": _inflight_section,
-        "firsthour": _first_hour_section,
         "scale": _scale_section,
+        "firsthour": _first_hour_section,
     }
     for name, section in sections.items():
         if name not in results:

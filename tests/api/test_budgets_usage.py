@@ -15,9 +15,8 @@ import runwayml
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
 from vidgate.emulator.config import EmulatorConfig
-from vidgate.pipeline.worker import FailureCode
+from vidgate.jobs.status import FailureCode
 from vidgate.tenancy.budgets import BudgetStore
-from vidgate.tenancy.spend import SUBMISSION_UNCERTAIN
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -186,7 +185,3 @@ async def test_an_uncertain_submission_is_charged_until_reconciled(
     assert usage["reservedCredits"] == 0 and usage["spentCredits"] == 0  # not the tenant's
     metrics = (await served.get("/metrics")).text
     assert "vidgate_unaccounted_credits 24.0" in metrics
-
-
-def test_the_spend_rule_names_the_pipelines_failure_code() -> None:
-    assert SUBMISSION_UNCERTAIN == FailureCode.SUBMISSION_UNCERTAIN

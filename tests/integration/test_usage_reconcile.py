@@ -14,9 +14,8 @@ from vidgate.clock import utcnow
 from vidgate.db.engine import Transactions
 from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.models import Job
-from vidgate.jobs.status import Status
+from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
-from vidgate.pipeline.worker import FailureCode
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.tenancy.reconcile import UsageReconciler

@@ -43,12 +43,9 @@ from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.media.guarded_fetch import Resolver
-from vidgate.runtime import Runtime, open_runtime
+from vidgate.runtime import Background, Runtime, open_runtime
 from vidgate.settings import Settings
-from vidgate.tenancy.keys import KeyStore
-from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
-from vidgate.webhooks.store import WebhookStore
 
 __all__ = [
     "SECURITY_HEADERS",
@@ -94,15 +91,19 @@ def create_app(
         settings = source
 
         def factory() -> AbstractAsyncContextManager[Runtime]:
-            return open_runtime(settings)
+            # The worker and the webhook dispatcher are the runtime's, started and stopped by it.
+            background = None
+            if worker:
+                client = webhook_client_factory() if webhook_client_factory else None
+                background = Background(render=job_payload, webhook_client=client)
+            return open_runtime(settings, background=background)
     else:
         factory = source
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with factory() as runtime:
-            keys = KeyStore(runtime.engine)
-            uploads = UploadStore(runtime.engine)
+            keys, uploads = runtime.keys, runtime.uploads
             auth = Authenticator(keys, keys_required=keys_required)
             media = MediaPolicy(
                 settings=runtime.settings,
@@ -113,7 +114,7 @@ def create_app(
                 client_factory=media_client_factory,
             )
             webhook_policy = WebhookUrlPolicy(
-                settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                settings=runtime.settings, store=runtime.webhook_store, resolver=resolver
             )
             app.state.ctx = ApiContext(
                 runtime=runtime,
@@ -137,12 +138,6 @@ def create_app(
                 ),
                 links=LinkSigner(load_link_secret(runtime.settings)),
             )
-            if worker:
-                await runtime.start_worker()
-                await runtime.start_webhooks(
-                    job_payload,
-                    client=webhook_client_factory() if webhook_client_factory else None,
-                )
             mode = "emulator mode" if runtime.emulator_mode else "runway mode"
             auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
             log.info("vidgate API ready: %s, %s, worker %s", mode, auth_state, worker)

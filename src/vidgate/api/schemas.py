@@ -347,7 +347,8 @@ class ReadyOut(_Out):
     provider: str = Field(
         "ok",
         description="`ok`; `down` while new generations and uploads are refused (503 with "
-        "Retry-After); `probing` once its retry time has come and the next call decides.",
+        "Retry-After); `probing` once its retry time has come and the next call decides; "
+        "`credentials_refused` while the provider refuses vidgate's API key.",
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from vidgate.api.logging import configure_logging
 from vidgate.api.routes.webhooks import job_payload
-from vidgate.runtime import open_runtime
+from vidgate.runtime import Background, open_runtime
 from vidgate.settings import load_settings
 
 __all__ = ["run_worker"]
@@ -28,9 +28,9 @@ def run_worker(*, concurrency: int | None = None, echo: Callable[[str], None] = 
     async def run() -> None:
         settings = load_settings()
         configure_logging(settings)
-        async with open_runtime(settings) as runtime:
-            name = await runtime.start_worker(concurrency=concurrency)
-            await runtime.start_webhooks(job_payload)
+        background = Background(render=job_payload, concurrency=concurrency)
+        async with open_runtime(settings, background=background) as runtime:
+            name = runtime.worker_name
             echo(f"worker {name} running")
             log.info("worker %s running", name)
             stop = asyncio.Event()

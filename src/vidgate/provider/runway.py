@@ -21,9 +21,9 @@ import runwayml
 import stamina
 
 from vidgate.errors import (
-    ConfigurationError,
     NotFound,
     OutputExpired,
+    ProviderCredentialsRefused,
     ProviderRefused,
     ProviderUnavailable,
     RateLimited,
@@ -223,7 +223,11 @@ def _translate(exc: runwayml.APIError, *, creating: bool = False) -> VidgateErro
     if status == 404:
         return NotFound(message)
     if status in (401, 403):
-        return ConfigurationError(f"Runway refused the API key ({status}): {message}")
+        # Wrong or revoked: final, and the operator's to fix (never a start-up-only error).
+        return ProviderCredentialsRefused(
+            f"Runway refused vidgate's API key ({status}: {message}); "
+            "set a valid RUNWAYML_API_SECRET and restart"
+        )
     return ProviderRefused(f"provider refused the request ({status}): {message}")
 
 

@@ -29,10 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidgate.db.dialect import utc_day
 from vidgate.jobs.models import Job
-from vidgate.jobs.status import ACTIVE_STATUSES, Status
+from vidgate.jobs.status import ACTIVE_STATUSES, FailureCode, Status
 
 __all__ = [
-    "SUBMISSION_UNCERTAIN",
     "Spend",
     "UsageRow",
     "day_start",
@@ -45,16 +44,13 @@ __all__ = [
 ]
 
 _ZERO = literal(0.0)
-#: The failure code of a job whose create's outcome is unknown (the pipeline's
-#: ``FailureCode.SUBMISSION_UNCERTAIN``; a test keeps the two equal).
-SUBMISSION_UNCERTAIN = "SUBMISSION_UNCERTAIN"
 
 
 def unsettled_uncertain() -> ColumnElement[bool]:
     """SQL: the job failed ``SUBMISSION_UNCERTAIN`` and is not reconciled yet (no cost)."""
     return (
         (Job.status == Status.FAILED)
-        & (Job.failure_code == SUBMISSION_UNCERTAIN)
+        & (Job.failure_code == FailureCode.SUBMISSION_UNCERTAIN)
         & Job.cost_credits.is_(None)
     )
 

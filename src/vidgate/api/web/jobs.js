@@ -103,7 +103,7 @@ function attachPreview(container, video, url) {
   container.dataset.preview = url;
   container.append(preview);
   container.addEventListener("mouseenter", () => {
-    if (!video.paused) return;
+    if (!video.paused || matchMedia("(prefers-reduced-motion: reduce)").matches) return;
     preview.src = url;
     preview.hidden = false;
   });
