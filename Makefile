@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench bench-scale emulator clean install lock
+.PHONY: serve test fuzz lint typecheck unit bench bench-scale emulator clean install lock
 
 # The browser tests drive Debian's Chromium (never a downloaded one): installed once, if missing.
 CHROMIUM := /usr/bin/chromium
@@ -45,6 +45,11 @@ unit: $(STAMP)
 
 test: lint typecheck $(CHROMIUM)
 	$(BIN)/pytest -q -n 2
+
+# The fuzzers with 10 times the budget of `make test`, plus schemathesis' 1,000-request run
+# (a few minutes); prints each pass's case count and longest input.
+fuzz: $(STAMP)
+	VIDGATE_FUZZ_SCALE=10 $(BIN)/pytest -q -s -n 0 -p no:cacheprovider tests/api/test_openapi_fuzz.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update

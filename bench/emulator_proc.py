@@ -1,9 +1,9 @@
 """Emulators in a process of their own, so their memory and CPU are not the measured process's.
 
 ``python -m bench.emulator_proc N`` starts N independent emulators (each its own tasks, stats
-and outputs) on free loopback ports, prints their base URLs as one JSON line, and serves until
-its standard input closes. :class:`EmulatorProcess` does this from the benchmark's side and
-talks to each emulator through its control endpoint (:class:`RemoteEmulator`).
+and outputs) on free loopback ports, prints their base URLs and control tokens as one JSON line,
+and serves until its standard input closes. :class:`EmulatorProcess` does this from the
+benchmark's side and talks to each emulator through its control endpoint (:class:`RemoteEmulator`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 class RemoteEmulator(EmulatorControl):
     """The control endpoint of an emulator in the child process (long timeouts: it is busy)."""
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__(base_url, timeout=120)
+    def __init__(self, base_url: str, token: str) -> None:
+        super().__init__(base_url, timeout=120, token=token)
 
 
 class EmulatorProcess:
@@ -60,7 +60,7 @@ class EmulatorProcess:
         if not line:
             self.process.wait(timeout=10)
             raise RuntimeError("the emulator process did not start")
-        return [RemoteEmulator(url) for url in json.loads(line)]
+        return [RemoteEmulator(url, token) for url, token in json.loads(line)]
 
     def __exit__(
         self,
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> None:
     for server in servers:
         server.start()
     try:
-        print(json.dumps([s.base_url for s in servers]), flush=True)
+        print(json.dumps([[s.base_url, s.control_token] for s in servers]), flush=True)
         sys.stdin.read()  # until the parent closes our stdin (or dies)
     finally:
         for server in servers:

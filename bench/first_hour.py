@@ -39,6 +39,7 @@ import httpx
 from bench.common import ROOT
 from bench.emulator_proc import EmulatorProcess
 from bench.scale_out import Process
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
 
 __all__ = ["GOAL_FIRST_VIDEO_EXTRA", "GOAL_LIMIT_SHARE", "run"]
 
@@ -74,8 +75,18 @@ class _Serve(Process):
 
     @property
     def emulator_url(self) -> str:
-        record = json.loads((self.data_dir / "emulator" / "emulator.json").read_text())
-        return str(record["url"])
+        return str(self._published()["url"])
+
+    @property
+    def emulator_headers(self) -> dict[str, str]:
+        """The control token of the data directory's emulator, as its control endpoint wants it."""
+        return {CONTROL_TOKEN_HEADER: str(self._published()["controlToken"])}
+
+    def _published(self) -> dict[str, Any]:
+        record: dict[str, Any] = json.loads(
+            (self.data_dir / "emulator" / "emulator.json").read_text()
+        )
+        return record
 
 
 def _body(prompt: str, duration: int) -> dict[str, Any]:
@@ -179,7 +190,11 @@ def beside_the_route(work: Path) -> dict[str, Any]:
             work / "route" / "var", ROUTE_TASK_SECONDS, VIDGATE_PROVIDER_LIMITS_REFRESH_SECONDS="1"
         )
         try:
-            httpx.post(f"{server.emulator_url}/_emulator/config", json=KNOBS).raise_for_status()
+            httpx.post(
+                f"{server.emulator_url}/_emulator/config",
+                json=KNOBS,
+                headers=server.emulator_headers,
+            ).raise_for_status()
             _wait_up(f"http://127.0.0.1:{port}/docs")
             time.sleep(1.5)  # past the limits' refresh
 

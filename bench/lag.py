@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ import httpx
 
 from bench.common import ROOT, median, parse_iso, percentile
 from bench.emulator_proc import EmulatorProcess
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
 
 __all__ = ["GOAL_GET_RATIO", "GOAL_MEDIAN_LAG", "run"]
 
@@ -63,7 +65,11 @@ class _Control:
     """The emulator's control endpoint, async, for use inside a client's event loop."""
 
     def __init__(self, base_url: str) -> None:
-        self._http = httpx.AsyncClient(base_url=f"{base_url}/_emulator", timeout=60)
+        # The parent hands the emulator's control token down in the environment.
+        headers = {CONTROL_TOKEN_HEADER: os.environ.get("BENCH_EMULATOR_TOKEN", "")}
+        self._http = httpx.AsyncClient(
+            base_url=f"{base_url}/_emulator", headers=headers, timeout=60
+        )
 
     async def set_task_seconds(self, seconds: float) -> None:
         response = await self._http.post("/config", json={"taskSeconds": seconds})
@@ -289,6 +295,7 @@ def run(n: int = 200) -> dict[str, Any]:
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 text=True,
+                env={**os.environ, "BENCH_EMULATOR_TOKEN": emulator.control_token or ""},
             )
             for name, emulator in zip(clients, emulators, strict=True)
         }

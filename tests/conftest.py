@@ -89,11 +89,30 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"postgres: {_NO_POSTGRES}"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under xdist the workers collect: each reports its count to the controller.
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["postgres_deselected"] = session.config.stash.get(_deselected_key, 0)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+def pytest_testnodedown(node: Any, error: object) -> None:
+    count = getattr(node, "workeroutput", {}).get("postgres_deselected", 0)
+    config = node.config
+    config.stash[_deselected_key] = max(config.stash.get(_deselected_key, 0), count)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     dropped = config.stash.get(_deselected_key, 0)
     if not POSTGRES_URL:
-        count = f"{dropped} " if dropped else ""
-        terminalreporter.write_line(f"{count}{_NO_POSTGRES}", yellow=True)
+        if dropped:
+            terminalreporter.write_line(
+                f"{dropped} PostgreSQL tests deselected: VIDGATE_TEST_POSTGRES_URL is unset",
+                yellow=True,
+            )
+        else:
+            terminalreporter.write_line(_NO_POSTGRES, yellow=True)
 
 
 # -- SQLite -------------------------------------------------------------------------------------

@@ -40,21 +40,10 @@ from vidgate.api.schemas import (
     UploadOut,
 )
 from vidgate.errors import (
-    BudgetExceeded,
-    Conflict,
     FieldProblem,
-    InternalError,
-    MediaRejected,
-    NotFound,
-    PayloadTooLarge,
-    ProviderRefused,
-    RangeNotSatisfiable,
-    RateLimited,
-    RequestError,
     TransientFault,
-    Unauthorized,
-    ValidationFailed,
     VidgateError,
+    error_class,
 )
 
 __all__ = ["SSEEvent", "VidgateClient", "error_from_response", "parse_sse"]
@@ -130,29 +119,16 @@ def error_from_response(response: httpx.Response) -> VidgateError:
         code, message, problems = "", response.text[:500] or response.reason_phrase, []
     status = response.status_code
     message = message or f"HTTP {status}"
-    if status == 422:
-        problems = problems or [FieldProblem("", message)]
-        return MediaRejected(problems) if code == "media_rejected" else ValidationFailed(problems)
-    simple: dict[int, type[VidgateError]] = {
-        401: Unauthorized,
-        402: BudgetExceeded,
-        404: NotFound,
-        409: Conflict,
-        413: PayloadTooLarge,
-    }
-    if status in simple:
-        return simple[status](message)
-    if status == 416:
-        return RangeNotSatisfiable(message, size=0)
-    if status == 429:
-        return RateLimited(message, retry_after=_retry_after(response))
-    if status == 502:
-        return ProviderRefused(message)
-    if status == 503:
-        return TransientFault(message, retry_after=_retry_after(response))
-    if 400 <= status < 500:
-        return RequestError(message)
-    return InternalError(message)
+    size = _content_range_size(response) if status == 416 else None
+    return error_class(code, status).from_answer(
+        message, problems=problems, retry_after=_retry_after(response), size=size
+    )
+
+
+def _content_range_size(response: httpx.Response) -> int | None:
+    # ``bytes */<size>``: the file's size, sent with a 416.
+    _, _, size = response.headers.get("Content-Range", "").rpartition("/")
+    return int(size) if size.isdigit() else None
 
 
 class VidgateClient:

@@ -12,7 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidgate.errors import ConfigurationError
@@ -198,6 +205,13 @@ class Settings(BaseSettings):
         description="How soon a job waiting for a free slot under its model's concurrency "
         "limit is looked at again.",
     )
+    usage_reconcile_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How often spend is compared with the provider's usage report (by day and "
+        "model); a job whose create's answer was lost keeps its estimate reserved until a "
+        "comparison at least this much later settles it.",
+    )
     provider_down_after_failures: int = Field(
         3,
         ge=1,
@@ -219,6 +233,17 @@ class Settings(BaseSettings):
     )
     emulator_task_seconds: float = Field(
         5.0, ge=0, description="How long emulated tasks run in emulator mode."
+    )
+    c2pa_certificate: Path | None = Field(
+        None,
+        description="PEM certificate chain (signer first) that signs the C2PA manifest of each "
+        "joined chain, listing its segments as ingredients; unset: joined chains are reported "
+        "unsigned. See [provenance.md](provenance.md).",
+    )
+    c2pa_private_key: Path | None = Field(
+        None,
+        description="PEM private key of VIDGATE_C2PA_CERTIFICATE (EC P-256/384/521, Ed25519 or "
+        "RSA); set both or neither.",
     )
     log_format: Literal["human", "json"] = Field(
         "human",
@@ -266,6 +291,15 @@ class Settings(BaseSettings):
         if not value or any(not 1 <= port <= 65535 for port in value):
             raise ValueError("give one or more ports from 1 to 65535")
         return value
+
+    @model_validator(mode="after")
+    def _check_c2pa_pair(self) -> Settings:
+        if (self.c2pa_certificate is None) != (self.c2pa_private_key is None):
+            raise ValueError("VIDGATE_C2PA_CERTIFICATE and VIDGATE_C2PA_PRIVATE_KEY go together")
+        for path in (self.c2pa_certificate, self.c2pa_private_key):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} is not a readable file")
+        return self
 
     @property
     def emulator_mode(self) -> bool:

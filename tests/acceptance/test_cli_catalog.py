@@ -3,6 +3,7 @@ script, in a subprocess."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,14 +16,14 @@ from vidgate.catalog import get_catalog
 VIDGATE = Path(sys.executable).with_name("vidgate")
 
 
-def vidgate(*args: str) -> subprocess.CompletedProcess[str]:
+def vidgate(*args: str, columns: int = 240) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("VIDGATE_", "RUNWAYML_"))
     }
-    # A wide, plain terminal so Rich neither wraps the tables nor colours the text.
-    env.update({"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"})
+    # A plain terminal (wide unless a test asks) so Rich neither wraps nor colours the text.
+    env.update({"COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "dumb"})
     return subprocess.run(
         [str(VIDGATE), *args], capture_output=True, text=True, env=env, timeout=60, check=False
     )
@@ -42,8 +43,10 @@ def test_estimate_gen45_for_five_seconds() -> None:
     ("args", "printed"),
     [
         (["-m", "veo3.1", "-d", "8"], "160-320 credits"),
-        (["-m", "gen4.5"], "120 credits"),  # no duration: the longest the model allows
-        (["-m", "aleph2", "-d", "5"], "unknown"),
+        (["-m", "gen4.5"], "60 credits"),  # no duration: generate's default, 5 s
+        (["-m", "gen4.5", "-d", "30"], "360 credits"),  # longer than 10 s: a chain of three
+        (["-m", "gen4_turbo"], "50 credits"),  # no default length: billed at the longest
+        (["-m", "aleph2"], "unknown"),
         (["-m", "seedance2", "-d", "12", "-e", "video_to_video"], "432 credits"),
     ],
 )
@@ -58,13 +61,38 @@ def test_estimate(args: list[str], printed: str) -> None:
     [
         (["-m", "gen5", "-d", "5"], "unknown model 'gen5'"),
         (["-m", "gen4_turbo", "-e", "text_to_video"], "gen4_turbo is not offered on text_to_video"),
-        (["-m", "gen4.5", "-d", "-3"], "positive number of seconds"),
+        (["-m", "veo3.1", "-d", "5"], "duration: veo3.1 accepts 4, 6 or 8, got 5"),
+        (["-m", "aleph2", "-d", "5"], "duration: unknown field for aleph2 on video_to_video"),
+        (["-m", "gen4.5", "-d", "3.5"], "must be a whole number of seconds (gen4.5 accepts 2 to"),
     ],
 )
-def test_estimate_errors_exit_2_with_a_message(args: list[str], words: str) -> None:
+def test_estimate_refuses_what_generate_refuses(args: list[str], words: str) -> None:
     result = vidgate("estimate", *args)
     assert result.returncode == 2
-    assert "error:" in result.stdout and words in result.stdout
+    assert result.stdout == ""
+    assert "error:" in result.stderr and words in result.stderr
+
+
+@pytest.mark.parametrize("seconds", ["0", "-3", "nan"])
+def test_a_duration_that_is_not_positive_is_named_plainly(seconds: str) -> None:
+    result = vidgate("estimate", "-m", "gen4.5", "-d", seconds)
+    assert result.returncode == 2
+    assert "must be a positive number of seconds" in result.stderr
+    assert "greater than" not in result.stderr
+
+
+def test_estimate_and_recommend_print_json() -> None:
+    result = vidgate("estimate", "-m", "veo3.1", "-d", "8", "--json")
+    assert json.loads(result.stdout) == {
+        "model": "veo3.1",
+        "durationSeconds": 8.0,
+        "low": 160.0,
+        "high": 320.0,
+        "known": True,
+        "description": "160-320 credits",
+    }
+    rec = json.loads(vidgate("recommend", "-p", "length", "-d", "60", "--json").stdout)
+    assert rec["model"] == "seedance2" and rec["estimate"]["durationSeconds"] == 60
 
 
 def test_models_lists_every_model_in_a_table() -> None:
@@ -121,19 +149,40 @@ def test_models_detail_shows_media_limits() -> None:
 def test_models_of_an_unknown_model_exits_2() -> None:
     result = vidgate("models", "gen5")
     assert result.returncode == 2
-    assert "unknown model 'gen5'" in result.stdout
+    assert "unknown model 'gen5'" in result.stderr and result.stdout == ""
+
+
+def test_models_at_80_columns_never_cut_a_model_name() -> None:
+    result = vidgate("models", columns=80)
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    names = {line.split("│")[1].strip() for line in result.stdout.splitlines() if "│" in line}
+    for model in get_catalog().models():
+        assert model.id in names or f"{model.id} (legacy)" in names
+    assert "…" not in result.stdout
+    assert "left out best for" in result.stderr
+
+
+def test_models_json_lists_every_model_and_shows_one() -> None:
+    listed = json.loads(vidgate("models", "--json").stdout)
+    assert [m["id"] for m in listed] == [m.id for m in get_catalog().models()]
+    one = json.loads(vidgate("models", "gen4.5", "--json").stdout)
+    assert one["id"] == "gen4.5" and "text_to_video" in one["endpoints"]
 
 
 @pytest.mark.parametrize(
     ("args", "first_line", "estimate"),
     [
         ([], "gen4.5 on text_to_video: gen4.5 is the best balance", "60 credits for 5 s"),
-        (["-u", "image", "-p", "cost", "--image"], "gen4_turbo on image_to_video", "25 credits"),
-        (["-p", "speed"], "veo3.1_fast on text_to_video", "60-90 credits for 6 s"),
+        # Priced as generate would send it: no length asked where the model needs none, so the
+        # model's default (or, with none, the longest, as Runway bills it up front).
+        (["-u", "image", "-p", "cost", "--image"], "gen4_turbo on image_to_video", "50 credits"),
+        (["-p", "speed"], "veo3.1_fast on text_to_video", "80-120 credits for 8 s"),
         (["-p", "quality", "--legacy"], "veo3 on text_to_video", "320 credits for 8 s"),
         (["-u", "video"], "aleph2 on video_to_video", "unknown (length follows the input)"),
-        (["-u", "product_ad"], "seedance2 on text_to_video", "180 credits for 5 s"),
+        (["-u", "product_ad"], "seedance2 on text_to_video", "540 credits for 15 s"),
         (["-d", "12"], "seedance2 on text_to_video", "432 credits for 12 s"),
+        (["-p", "length", "-d", "60"], "seedance2 on text_to_video", "2160 credits for 60 s"),
         (["-u", "character"], "act_two on character_performance", "unknown"),
     ],
 )

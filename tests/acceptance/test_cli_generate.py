@@ -121,6 +121,18 @@ def test_generate_against_a_server_uploads_the_image_and_draws_a_live_bar(
     listed = run_vidgate("jobs", "list", "--limit", "5", env=env, cwd=work)
     assert listed.returncode == 0, listed.stderr
     assert found in listed.stdout and "succeeded" in listed.stdout
+    # At 80 columns the id and the model stay whole; columns are left out instead.
+    narrow = run_vidgate("jobs", "list", env={**env, "COLUMNS": "80"}, cwd=work)
+    assert found in narrow.stdout and " gen4.5 " in narrow.stdout, narrow.stdout
+    table = [line for line in ANSI.sub("", narrow.stdout).splitlines() if "more:" not in line]
+    assert max(len(line) for line in table) <= 80, narrow.stdout
+    assert "left out" in narrow.stderr
+    page = json.loads(run_vidgate("jobs", "list", "--json", env=env, cwd=work).stdout)
+    assert found in [j["id"] for j in page["data"]]
+    admin = vidgate_env(work / "var", COLUMNS="80")  # the server's own data directory
+    keys = run_vidgate("keys", "list", env=admin, cwd=work)
+    listed_keys = json.loads(run_vidgate("keys", "list", "--json", env=admin, cwd=work).stdout)
+    assert listed_keys and all(key["id"] in keys.stdout for key in listed_keys), keys.stdout
     shown = run_vidgate("jobs", "show", found, "--json", env=env, cwd=work)
     assert shown.returncode == 0, shown.stderr
     job = json.loads(shown.stdout)

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = Path(__file__).with_name("dropin_seeds")
+NODE_CHECKS = Path(__file__).with_name("dropin_node")
 NODE_DIR = ROOT / ".cache" / "dropin-node"
 NODE_PACKAGES = ("@runwayml/sdk@4.20.1", "express@5.1.0")
 OUTPUT_TTL_SECONDS = 2.0
@@ -153,7 +154,7 @@ def node_dir() -> Path:
         )
         stamp.write_text(" ".join(NODE_PACKAGES))
     # ES modules find packages from their own path: the scripts run from beside node_modules.
-    for script in SEEDS.glob("*.mjs"):
+    for script in [*SEEDS.glob("*.mjs"), *NODE_CHECKS.glob("*.mjs")]:
         shutil.copy(script, NODE_DIR / script.name)
     return NODE_DIR
 
@@ -175,7 +176,9 @@ def check_video(base: str, url: str, tmp_path: Path, size: tuple[int, int], seco
 
 def provider_url_of_newest_task(stack: Stack) -> str:
     with httpx.Client(timeout=10) as plain:
-        tasks = plain.get(f"{stack.emulator.base_url}/_emulator/tasks").json()
+        tasks = plain.get(
+            f"{stack.emulator.base_url}/_emulator/tasks", headers=stack.emulator.control_headers
+        ).json()
         newest = max(tasks, key=lambda t: t["createdAt"])
         task = plain.get(
             f"{stack.emulator.base_url}/v1/tasks/{newest['id']}",
@@ -301,3 +304,15 @@ def test_upload_then_image_to_video_snippet(stack: Stack, node_dir: Path, tmp_pa
     answer: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     assert answer["uri"].startswith("runway://")
     check_video(stack.vidgate.url, answer["videoUrl"], tmp_path, (1280, 720), 5.0)
+
+
+def test_the_node_sdk_raises_its_own_classes(stack: Stack, node_dir: Path) -> None:
+    run = node_seed(stack, node_dir, "error_classes.mjs")
+    run.process.wait(timeout=120)
+    output = "".join(run.lines)
+    assert run.process.returncode == 0, output
+    found = json.loads(output.strip().splitlines()[-1])
+    assert found["badRequest"]["name"] == "BadRequestError"
+    assert "duration" in found["badRequest"]["message"]
+    assert found["notFound"]["name"] == "NotFoundError"
+    assert found["unauthorized"]["name"] == "AuthenticationError"

@@ -22,13 +22,19 @@ import pytest
 from PIL import Image
 from serving import VIDGATE, Served, run_vidgate, vidgate_env
 
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def emulator_tasks(data_dir: Path) -> list[dict[str, Any]]:
     """The tasks of the data directory's emulator, read at the URL it publishes."""
-    url = json.loads((data_dir / "emulator" / "emulator.json").read_text())["url"]
-    tasks: list[dict[str, Any]] = httpx.get(f"{url}/_emulator/tasks", timeout=10).json()
+    published = json.loads((data_dir / "emulator" / "emulator.json").read_text())
+    headers = {CONTROL_TOKEN_HEADER: published["controlToken"]}
+    url = published["url"]
+    tasks: list[dict[str, Any]] = httpx.get(
+        f"{url}/_emulator/tasks", headers=headers, timeout=10
+    ).json()
     return tasks
 
 

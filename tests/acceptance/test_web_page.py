@@ -2,11 +2,15 @@
 real ``vidgate serve`` process in emulator mode.
 
 One walk through the page: the emulator banner; the recommender's advice and the model it picks;
-a 422 shown under the field it names, with the focus moved there; a 2 s gen4.5 video generated
-from the keyboard, its progress watched as it moves (Server-Sent Events), then played in the
+the server's own price for the whole body; the request as JSON, curl, Python and Node; the
+model's advanced fields from the catalog; a 422 shown under the field it names, with the focus
+moved there; a 2 s gen4.5 video generated from the keyboard, its progress watched as it moves
+(Server-Sent Events), then played in the output card (download, copy-link, the job id) and in the
 gallery, where the <video> element reports a 2 s duration. Then a 12 s gen4.5 video (more than
-one 10 s generation) made with the "Long video" checkbox: one chain job, watched and played.
-Screenshots of each step are kept in test-artifacts/web/.
+one 10 s generation) made with the "Long video" checkbox: one chain job, watched and played; the
+checkbox leaves the normal duration as it was. In keys mode the page asks for the key first and
+shows nothing half-loaded. /docs renders offline. Screenshots of each step are kept in
+test-artifacts/web/.
 
 Chromium is not optional here: without it the test fails (``make test`` installs it).
 """
@@ -17,6 +21,8 @@ import base64
 import contextlib
 import io
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,9 +111,33 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     assert durations == [str(s) for s in range(2, 11)]
     p.screenshot(path=ARTIFACTS / "1-loaded.png", full_page=True)
 
-    # The estimate follows the duration.
-    p.get_by_label("Duration (seconds)").select_option("2")
+    # The estimate is the server's, for the whole body, and follows the duration.
+    def is_estimate(request: Any) -> bool:
+        return request.method == "POST" and request.url.endswith("/v1/estimate")
+
+    with p.expect_request(is_estimate) as priced:
+        p.get_by_label("Duration (seconds)").select_option("2")
+    assert priced.value.post_data_json["endpoint"] == "text_to_video"
+    assert priced.value.post_data_json["ratio"] == "1280:720"
     wait_for(p, "() => document.querySelector('#estimate').textContent === '24 credits for 2 s'")
+
+    # The model's optional fields come from the catalog; a seed set there is sent.
+    p.locator("#advanced summary").click()
+    assert p.get_by_label("Seed").get_attribute("type") == "number"
+    assert "mp4" in p.locator("#adv-outputFormat option").all_inner_texts()
+    p.get_by_label("Seed").fill("42")
+    wait_for(p, "() => document.querySelector('#code-text').textContent.includes('\"seed\": 42')")
+    # The request as the user would send it.
+    p.get_by_role("tab", name="curl").click()
+    curl = p.locator("#code-text").inner_text()
+    assert curl.startswith("curl ") and "/v1/generations?wait=60" in curl and '"seed":42' in curl
+    p.get_by_role("tab", name="Python").click()
+    python = p.locator("#code-text").inner_text()
+    assert "RunwayML(" in python and "/runway" in python and "seed=42" in python, python
+    p.get_by_role("tab", name="Node").click()
+    node = p.locator("#code-text").inner_text()
+    assert "client.textToVideo" in node and "waitForTaskOutput" in node, node
+    p.get_by_role("tab", name="JSON").click()
 
     # No prompt: the API's 422 is shown under the prompt, which gets the focus.
     p.get_by_role("button", name="Generate").click()
@@ -133,6 +163,7 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
 
     # The progress moves, live.
     seen: list[tuple[str, int]] = []
+    shot = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         value, status = p.evaluate(
@@ -141,8 +172,9 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
         )
         if not seen or seen[-1] != (status.split(" · ")[0], value):
             seen.append((status.split(" · ")[0], int(value)))
-        if 30 <= value < 100 and not (ARTIFACTS / "3-progress.png").exists():
+        if 30 <= value < 100 and not shot:
             p.screenshot(path=ARTIFACTS / "3-progress.png", full_page=True)
+            shot = True
         if status.startswith(("succeeded", "failed", "cancelled")):
             break
         time.sleep(0.05)
@@ -150,6 +182,29 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     assert any(state == "running" and 0 < value < 100 for state, value in seen), seen
     assert len({value for _, value in seen}) >= 3, seen
     assert "24 credits" in p.locator("#current-status").inner_text()
+
+    # The output card plays it, with its id, a download and a link to copy.
+    current = "#current-player video"
+    wait_for(p, f"() => document.querySelector('{current}')?.readyState >= 1")
+    wait_for(p, f"() => document.querySelector('{current}').currentTime > 0.3")  # autoplays
+    job_id = p.locator("#current-id").inner_text()
+    assert re.fullmatch(r"\w{26}", job_id), job_id
+    assert p.locator("#current-download").get_attribute("href") == (
+        f"/v1/generations/{job_id}/video"
+    )
+    assert p.get_by_role("button", name="Copy link").first.is_visible()
+    assert p.locator("#code-text").inner_text().count('"seed": 42') == 1
+    p.screenshot(path=ARTIFACTS / "4-played.png", full_page=True)
+
+    # The Python snippet runs as shown: the official SDK, on vidgate's Runway surface.
+    p.get_by_role("tab", name="Python").click()
+    snippet = p.locator("#code-text").inner_text()
+    ran = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ran.returncode == 0, (snippet, ran.stderr)
+    assert ran.stdout.startswith("http://127.0.0.1:"), ran.stdout
+    p.get_by_role("tab", name="JSON").click()
 
     # The gallery plays it: a real 2 s video, served by vidgate.
     card = p.locator("#gallery li.card").first
@@ -166,7 +221,7 @@ def test_generate_watch_and_play_a_video(browser_page: tuple[Page, list[str]]) -
     wait_for(p, "() => document.querySelector('#gallery video').currentTime > 0.5")
     assert card.get_by_role("link", name="Download").get_attribute("download")
     assert card.get_by_role("button", name="Cancel").count() == 0  # hidden once done
-    p.screenshot(path=ARTIFACTS / "4-played.png", full_page=True)
+    p.screenshot(path=ARTIFACTS / "4b-gallery.png", full_page=True)
 
     assert not problems, problems
 
@@ -184,6 +239,11 @@ def test_a_chained_long_video_is_generated_watched_and_played(
     chain = p.get_by_label("Long video: chain generations")
     chain.wait_for(state="visible")
     assert not chain.is_checked()
+    # Toggling the chain leaves the length of one generation as the user chose it.
+    p.get_by_label("Duration (seconds)").select_option("4")
+    chain.check()
+    chain.uncheck()
+    assert p.locator("#duration-choice").input_value() == "4"
     chain.check()
     # Chained, the duration is free (up to 300 s) instead of gen4.5's list of 2 to 10 s.
     duration = p.locator("#duration")
@@ -290,9 +350,14 @@ def test_with_api_keys_an_image_is_dropped_and_animated(tmp_path: Path) -> None:
     try:
         with browser_on(server.url) as (p, problems):
             p.goto("/")
-            # The server wants a key: the page asks, refuses a wrong one, takes the right one.
+            # The server wants a key: the page asks first, with nothing half-loaded behind it.
             key = p.get_by_role("textbox", name="API key")
             key.wait_for(state="visible")
+            assert p.locator("#playground").is_hidden()  # no empty selects, no stuck advice
+            assert p.locator("#submit").is_disabled()
+            status = p.locator("#server-status").inner_text()
+            assert "reconnecting" not in status and "key" in status, status
+            p.screenshot(path=ARTIFACTS / "5-keys-prompt.png", full_page=True)
             key.fill("vg_wrong")
             p.get_by_role("button", name="Use this key").click()
             wait_for(
@@ -301,6 +366,11 @@ def test_with_api_keys_an_image_is_dropped_and_animated(tmp_path: Path) -> None:
             key.fill(token.group(1))
             p.get_by_role("button", name="Use this key").click()
             p.locator("#key-section").wait_for(state="hidden")
+            wait_for(p, "() => !document.querySelector('#submit').disabled")
+            wait_for(
+                p, "() => document.querySelector('#advice-text').textContent.includes('gen4.5')"
+            )
+            assert p.locator("#model option").count() > 10
 
             p.get_by_label("What do you want to make?").select_option("image")
             wait_for(p, "() => document.querySelector('#endpoint').value === 'image_to_video'")
@@ -317,7 +387,7 @@ def test_with_api_keys_an_image_is_dropped_and_animated(tmp_path: Path) -> None:
             error.wait_for(state="visible")
             assert error.inner_text().startswith("notes.txt: ")
             assert p.get_by_label("Input image").get_attribute("aria-invalid") == "true"
-            p.screenshot(path=ARTIFACTS / "5-upload-rejected.png", full_page=True)
+            p.screenshot(path=ARTIFACTS / "6-upload-rejected.png", full_page=True)
 
             image = base64.b64encode(png_bytes(1280, 720)).decode()
             p.evaluate(
@@ -338,7 +408,22 @@ def test_with_api_keys_an_image_is_dropped_and_animated(tmp_path: Path) -> None:
             src = card.locator("video").get_attribute("src") or ""
             assert src.startswith("blob:")  # fetched with the key: a <video> cannot send one
             assert "succeeded" in p.locator("#current-status").inner_text()
-            p.screenshot(path=ARTIFACTS / "6-keys-image-to-video.png", full_page=True)
+            p.screenshot(path=ARTIFACTS / "6b-keys-image-to-video.png", full_page=True)
             assert not problems, problems
     finally:
         server.stop()
+
+
+def test_the_api_docs_render_offline(browser_page: tuple[Page, list[str]]) -> None:
+    """/docs is Swagger UI from files vidgate serves itself: no request leaves the server."""
+    p, problems = browser_page
+    elsewhere: list[str] = []
+    origin = p.context.pages[0].url if p.context.pages else ""
+    p.on("request", lambda r: elsewhere.append(r.url) if "127.0.0.1" not in r.url else None)
+    p.goto("/docs")
+    p.locator("#swagger-ui .info .title").wait_for()
+    assert "vidgate" in p.locator("#swagger-ui .info .title").inner_text()
+    p.locator(".opblock-summary-path", has_text="/v1/generations").first.wait_for()
+    p.screenshot(path=ARTIFACTS / "9-api-docs.png")
+    assert not elsewhere, (origin, elsewhere)
+    assert not problems, problems

@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from vidgate.api.deps import ApiContext
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
 from vidgate.settings import Settings, load_settings
 from vidgate.tenancy.keys import KeyStore
 
@@ -56,11 +57,17 @@ class Api(httpx.AsyncClient):
     def keys(self) -> KeyStore:
         return self.ctx.keys
 
+    @property
+    def emulator_headers(self) -> dict[str, str]:
+        """The embedded emulator's control token, as its control endpoint wants it."""
+        token = self.ctx.runtime.emulator_token
+        return {CONTROL_TOKEN_HEADER: token} if token else {}
+
     async def emulator(self, **knobs: Any) -> dict[str, Any]:
         """Set knobs of the embedded emulator over its control endpoint."""
         url = self.ctx.runtime.emulator_url
         assert url is not None, "not in emulator mode"
-        async with httpx.AsyncClient() as plain:
+        async with httpx.AsyncClient(headers=self.emulator_headers) as plain:
             response = await plain.post(f"{url}/_emulator/config", json=knobs)
             response.raise_for_status()
             result: dict[str, Any] = response.json()

@@ -5,13 +5,17 @@ organization's credit balance read from the emulator."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import runwayml
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
 from vidgate.emulator.config import EmulatorConfig
+from vidgate.jobs.status import FailureCode
 from vidgate.tenancy.budgets import BudgetStore
 
 
@@ -119,3 +123,65 @@ async def test_without_auth_the_operator_sees_every_job(api: Api) -> None:
     usage = (await api.get("/v1/usage")).json()
     assert [(r["keyId"], r["jobs"], r["spentCredits"]) for r in usage["data"]] == [(None, 1, 24)]
     assert usage["budget"] is None
+
+
+async def _usage_until(
+    api: Api, token: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """GET /v1/usage until ``done`` holds (each answer may run a round of reconciliation)."""
+    usage: dict[str, Any] = {}
+    for _ in range(200):
+        usage = (await api.get("/v1/usage", headers=bearer(token))).json()
+        if done(usage):
+            return usage
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/v1/usage never got there: {usage}")
+
+
+async def test_an_uncertain_submission_is_charged_until_reconciled(
+    api_factory: ApiFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, provider_limits_refresh_seconds=0.05, usage_reconcile_seconds=0.2
+    )
+    served = await api_factory(settings)
+    token = await budgeted_key(served, daily=40)  # one gen4.5 of 2 s (24 credits) fits
+    # The create's connection drops: its outcome is unknown, and it is never resent.
+    await served.emulator(dropConnectionRate=1.0)
+    response = await served.post("/v1/generations", json=T2V, headers=bearer(token))
+    assert response.status_code == 202, response.text
+    job = await served.wait_done(response.json()["id"], bearer(token))
+    assert job["status"] == "failed" and job["failure"]["code"] == FailureCode.SUBMISSION_UNCERTAIN
+    await served.emulator(dropConnectionRate=0.0)
+
+    # Its estimate stays reserved: the budget refuses what would not fit beside it.
+    refused = await served.post("/v1/generations", json=T2V, headers=bearer(token))
+    assert refused.status_code == 402, refused.text
+    assert "0 spent, 24 reserved by unfinished jobs, 16 left" in refused.json()["error"]["message"]
+    # While the provider's usage report cannot be read, /v1/usage shows it reserved too.
+    await served.emulator(http5xxRate=1.0)
+    usage = (await served.get("/v1/usage", headers=bearer(token))).json()
+    await served.emulator(http5xxRate=0.0)
+    assert (usage["jobs"], usage["spentCredits"], usage["reservedCredits"]) == (1, 0, 24)
+    assert usage["budget"]["day"]["reservedCredits"] == 24
+    assert usage["budget"]["day"]["leftCredits"] == 16
+
+    # The report shows nothing charged for it (the connection dropped before the create): once
+    # old enough, it is settled at 0 and the budget is whole again.
+    usage = await _usage_until(served, token, lambda u: u["reservedCredits"] == 0)
+    assert usage["spentCredits"] == 0 and usage["budget"]["day"]["leftCredits"] == 40
+    assert usage["unaccountedCredits"] == 0
+
+    # A task made upstream behind vidgate's back is credits no job accounts for.
+    client = runwayml.AsyncRunwayML(
+        api_key="anything", base_url=served.ctx.runtime.emulator_url, max_retries=0
+    )
+    await client.text_to_video.create(
+        model="gen4.5", prompt_text="elsewhere", ratio="1280:720", duration=2
+    )
+    usage = await _usage_until(served, token, lambda u: u["unaccountedCredits"] > 0)
+    today = datetime.now(UTC).date().isoformat()
+    assert usage["unaccounted"] == [{"day": today, "model": "gen4.5", "credits": 24}]
+    assert usage["reservedCredits"] == 0 and usage["spentCredits"] == 0  # not the tenant's
+    metrics = (await served.get("/metrics")).text
+    assert "vidgate_unaccounted_credits 24.0" in metrics

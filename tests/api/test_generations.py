@@ -18,7 +18,12 @@ async def test_submit_wait_and_download(api: Api, tmp_path: Path) -> None:
     assert job["status"] == "queued"
     assert job["model"] == "gen4.5" and job["endpoint"] == "text_to_video"
     assert job["estimatedCredits"] == 24  # 12 credits/s x 2 s
-    assert job["links"] == {"self": f"/v1/generations/{job['id']}", "video": None, "poster": None}
+    assert job["links"] == {
+        "self": f"/v1/generations/{job['id']}",
+        "video": None,
+        "poster": None,
+        "preview": None,
+    }
     assert response.headers["location"] == job["links"]["self"]
 
     done = await api.wait_done(job["id"])
@@ -27,7 +32,8 @@ async def test_submit_wait_and_download(api: Api, tmp_path: Path) -> None:
     video_url = done["links"]["video"]
     assert video_url == f"/v1/generations/{job['id']}/video"
     assert done["output"]["bytes"] > 0 and done["output"]["width"] == 1280
-    assert "emulator" not in str(done)  # never the provider's signed URLs
+    # Never the provider's signed URLs (the credentials' issuer may say "emulator", a URL never).
+    assert "/_emulator/" not in str(done) and "signature=" not in str(done)
 
     whole = await api.get(video_url)
     assert whole.status_code == 200
@@ -185,6 +191,20 @@ async def test_models_estimate_recommend(api: Api) -> None:
     assert estimate.json()["low"] == 60 and estimate.json()["known"] is True
     unknown = await api.post("/v1/estimate", json={"model": "gen9"})
     assert unknown.status_code == 422 and unknown.json()["error"]["fields"][0]["path"] == "model"
+    # A whole body: checked as a create checks it, and priced as the job reserves.
+    refused = await api.post(
+        "/v1/estimate",
+        json={"endpoint": "text_to_video", "model": "veo3.1", "ratio": "1280:720", "duration": 5},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"][0]["path"] == "duration"
+    chain = {"endpoint": "chain", "model": "gen4.5", "duration": 2.5, "promptText": "a boat"}
+    chain["ratio"] = "1280:720"
+    priced = await api.post("/v1/estimate", json=chain)
+    assert priced.status_code == 200, priced.text
+    created = await api.post("/v1/generations", json=chain)
+    assert created.status_code == 202, created.text
+    assert priced.json()["high"] == created.json()["estimatedCredits"] == 36
 
     rec = await api.post("/v1/recommend", json={"useCase": "video", "priority": "quality"})
     assert rec.status_code == 200

@@ -85,3 +85,15 @@ async def test_delete_cancels(api: Api) -> None:
     assert deleted.deleted
     await api.wait_done(video.id)
     assert (await client.videos.retrieve(video.id)).status == "failed"
+
+
+async def test_json_bodies_and_sdk_retries(api: Api) -> None:
+    body = {"model": "gen4.5", "prompt": "x", "seconds": "2", "size": "1280x720"}
+    first = await api.post("/openai/v1/videos", json=body)
+    retry = await api.post("/openai/v1/videos", json=body, headers={"x-stainless-retry-count": "1"})
+    fresh = await api.post("/openai/v1/videos", json=body)
+    assert first.status_code == retry.status_code == fresh.status_code == 200, first.text
+    assert retry.json()["id"] == first.json()["id"] != fresh.json()["id"]
+    assert first.headers["openai-poll-after-ms"] == "2000"
+    bad = await api.post("/openai/v1/videos", json={**body, "size": "wide"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "size"

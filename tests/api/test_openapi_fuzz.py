@@ -1,14 +1,24 @@
-"""schemathesis over the app's own OpenAPI spec, against a real uvicorn server on loopback.
+"""Fuzzing against a real uvicorn server on loopback: schemathesis over the app's own OpenAPI
+spec, and hypothesis-made raw bodies (crafted JSON, bytes, multipart) at every route with a body.
 
 Every operation is fuzzed with schema-valid (positive) and schema-breaking (negative) requests;
 each answer must be no 5xx, a documented status, a documented content type, and a body matching
-the documented schema. The default suite runs a short pass; the ``slow`` one sends well over
-1,000 requests (``pytest -m slow tests/api/test_openapi_fuzz.py``, about a minute).
+the documented schema. The raw pass sends JSON with lone surrogates, deep nesting, huge numbers,
+odd keys, random bytes under every content type, and multipart bodies with random boundaries,
+headers and parts: every answer must be a 4xx or 2xx, and the server must log no error.
+
+Budgets and seeds are fixed (hypothesis ``derandomize``), so ``make test`` runs the same short
+pass every time (well under a minute); ``make fuzz`` multiplies every budget by
+``VIDGATE_FUZZ_SCALE`` (10) and adds the 1,000-request schemathesis run. Each pass prints its
+case count and the longest input it sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +31,7 @@ import schemathesis
 import uvicorn
 from api_helpers import T2V, bearer, make_settings
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -45,6 +56,8 @@ CHECKS = [
 
 
 BOTH = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+#: ``make fuzz`` sets it (10): every budget below is multiplied by it.
+SCALE = int(os.environ.get("VIDGATE_FUZZ_SCALE", "1"))
 
 
 class ServerThread:
@@ -131,8 +144,188 @@ def test_fuzz_short(served: tuple[str, dict[str, str]]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(SCALE == 1, reason="`make fuzz` runs it (VIDGATE_FUZZ_SCALE)")
 def test_fuzz_thousand_requests(served: tuple[str, dict[str, str]]) -> None:
     calls = fuzz(
         served[0], served[1], examples=60, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
     assert calls >= 1000
+
+
+# --- raw bodies ---------------------------------------------------------------------------------
+
+# Any code point, lone surrogates included (hypothesis leaves them out unless asked).
+_ANY_CHAR = st.characters(exclude_categories=())
+_TEXT = st.text(_ANY_CHAR, max_size=40)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+_FIELDS = (
+    "endpoint",
+    "model",
+    "promptText",
+    "promptImage",
+    "ratio",
+    "duration",
+    "references",
+    "promptTexts",
+    "webhookUrl",
+    "seed",
+    "url",
+    "useCase",
+    "prompt",
+    "size",
+    "seconds",
+)
+_CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-16",
+        "application/vnd.api+json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "",
+    ]
+)
+
+
+def _nested(depth: int, leaf: str) -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+@st.composite
+def json_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A generation-like object with fields swapped for anything, as JSON text (surrogates as
+    escapes), now and then wrapped deep, overflowing, or cut short."""
+    body: dict[str, object] = {**T2V}
+    for _ in range(draw(st.integers(0, 4))):
+        body[draw(st.sampled_from(_FIELDS) | _TEXT)] = draw(_JSON)
+    text = json.dumps(body, ensure_ascii=True, allow_nan=True)
+    shape = draw(st.sampled_from(["plain", "deep", "number", "cut", "deep-field"]))
+    if shape == "deep":
+        text = _nested(draw(st.integers(1, 3000)), text)
+    elif shape == "deep-field":
+        text = text.replace('"promptText": ', '"promptText": ' + "[" * 900, 1) + "]" * 900
+    elif shape == "number":
+        text = text.replace("2}", draw(st.sampled_from(["1e999}", "-1e999}", "1" * 5000 + "}"])))
+    elif shape == "cut":
+        text = text[: draw(st.integers(0, len(text)))]
+    return text.encode("utf-8", "surrogatepass"), draw(_CONTENT_TYPES)
+
+
+@st.composite
+def raw_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
+    return draw(st.binary(max_size=3000)), draw(_CONTENT_TYPES)
+
+
+_BOUNDARY = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=0, max_size=600)
+_HEADER_LINE = st.sampled_from(
+    [
+        b'Content-Disposition: form-data; name="file"; filename="a.png"',
+        b'Content-Disposition: form-data; name="model"',
+        b'Content-Disposition: form-data; name="field"',
+        b"Content-Disposition: form-data",
+        b"Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''%ff%fe",
+        b"Content-Type: image/png",
+        b"Content-Transfer-Encoding: base64",
+        b"Content-Transfer-Encoding: quoted-printable",
+        b"no colon at all",
+        b"X-Long: " + b"x" * 9000,
+    ]
+) | st.binary(max_size=80)
+
+
+@st.composite
+def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
+    """Multipart bodies with random boundaries (declared and used may differ), header lines,
+    part contents (PNG starts, bytes, invalid UTF-8) and endings."""
+    boundary = draw(_BOUNDARY)
+    used = boundary if draw(st.booleans()) else draw(_BOUNDARY)
+    body = b""
+    for _ in range(draw(st.integers(0, 4))):
+        headers = b"\r\n".join(draw(st.lists(_HEADER_LINE, max_size=4)))
+        content = draw(
+            st.sampled_from([b"\x89PNG\r\n\x1a\n", b"gen4.5", b"\xff\xfe"]) | st.binary()
+        )
+        body += b"--" + used.encode() + b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n"
+    body += draw(st.sampled_from([b"--" + used.encode() + b"--\r\n", b"", b"--"]))
+    quoted = draw(st.booleans())
+    declared = f'"{boundary}"' if quoted else boundary
+    return body, f"multipart/form-data; boundary={declared}"
+
+
+def _body_routes(spec: dict[str, Any], job_id: str) -> list[tuple[str, str]]:
+    """Every (method, path) of the spec that takes a body, with real ids filled in."""
+    routes = []
+    for template, operations in spec["paths"].items():
+        for method in operations:
+            if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                path = template
+                while "{" in path:
+                    start = path.index("{")
+                    path = path[:start] + job_id + path[path.index("}", start) + 1 :]
+                routes.append((method.upper(), path))
+    return sorted(set(routes))
+
+
+class RawFuzz:
+    """Sends hypothesis-made bodies to every body route; counts cases and the longest input."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+        spec = self.client.get("/openapi.json").json()
+        job_id = self.client.get("/v1/generations").json()["data"][0]["id"]
+        self.routes = [*_body_routes(spec, job_id), ("POST", "/v1/uploads")]
+        self.cases = 0
+        self.longest = 0
+        self.failures: list[str] = []
+
+    def send(self, route: tuple[str, str], body: bytes, content_type: str) -> None:
+        method, path = route
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = self.client.request(method, path, content=body, headers=headers)
+        self.cases += 1
+        self.longest = max(self.longest, len(body))
+        if response.status_code >= 500 or "Traceback" in response.text:
+            self.failures.append(
+                f"{method} {path} {content_type!r} {body[:200]!r}: {response.text}"
+            )
+
+    def run(self, strategy: st.SearchStrategy[tuple[bytes, str]], examples: int) -> None:
+        routes = st.sampled_from(self.routes)
+
+        @settings(
+            max_examples=examples * SCALE,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(route=routes, case=strategy)
+        def one(route: tuple[str, str], case: tuple[bytes, str]) -> None:
+            self.send(route, *case)
+
+        one()
+
+
+def test_raw_bodies_never_get_a_5xx(
+    served: tuple[str, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    fuzzer = RawFuzz(*served)
+    with caplog.at_level(logging.ERROR, logger="vidgate"):
+        fuzzer.run(json_bodies(), 250)
+        fuzzer.run(raw_bodies(), 100)
+        fuzzer.run(multipart_bodies(), 200)
+    print(f"raw fuzz: {fuzzer.cases} cases, longest input {fuzzer.longest} bytes")
+    assert not fuzzer.failures, "\n".join(fuzzer.failures[:20])
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors[:5]
+    assert fuzzer.cases >= 550 * SCALE

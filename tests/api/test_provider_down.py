@@ -59,7 +59,7 @@ async def wait_for_provider(api: Api, state: str, timeout: float = 20.0) -> dict
 
 async def emulator_stats(api: Api) -> dict[str, Any]:
     url = api.ctx.runtime.emulator_url
-    async with httpx.AsyncClient() as plain:
+    async with httpx.AsyncClient(headers=api.emulator_headers) as plain:
         stats: dict[str, Any] = (await plain.get(f"{url}/_emulator/stats")).json()
         return stats
 

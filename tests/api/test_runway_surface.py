@@ -6,6 +6,7 @@ embedded emulator; only the SDK's transport is the ASGI app instead of a socket.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +123,15 @@ async def test_delete_cancels_the_task(api: Api) -> None:
     await api.emulator(taskSeconds=30)
     client = sdk(api)
     created = await client.text_to_video.create(**_sdk_body())
+    while (await client.tasks.retrieve(created.id)).status != "RUNNING":  # an upstream task exists
+        await asyncio.sleep(0.05)
     await client.tasks.delete(created.id)
     await api.wait_done(created.id)
     assert (await client.tasks.retrieve(created.id)).status == "CANCELLED"
+    # And upstream: the emulator's task was deleted.
+    async with httpx.AsyncClient(headers=api.emulator_headers) as plain:
+        stats = (await plain.get(f"{api.ctx.runtime.emulator_url}/_emulator/stats")).json()
+    assert stats["taskDeletes"] == 1 and stats["tasksCreated"]["total"] == 1
 
 
 async def test_upload_then_image_to_video(api: Api, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from runwayml import RunwayML
 
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
 from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.testing import wait_for_task
 
@@ -72,7 +73,11 @@ def test_emulator_command_serves_with_flags_and_environment() -> None:
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert match, (line, process.stderr.read() if process.poll() is not None else "")
         base_url = match.group(0)
-        config = httpx.get(f"{base_url}/_emulator/config").json()
+        token = re.search(r"control token: (\S+)", process.stdout.readline())
+        assert token, "the emulator did not print its control token"
+        assert httpx.get(f"{base_url}/_emulator/config").status_code == 401
+        headers = {CONTROL_TOKEN_HEADER: token.group(1)}
+        config = httpx.get(f"{base_url}/_emulator/config", headers=headers).json()
         assert config["taskSeconds"] == 0.2
         assert config["failRate"] == 1
         assert config["failureCode"] == "INPUT_PREPROCESSING.INTERNAL"
@@ -103,4 +108,4 @@ def test_a_bad_flag_stops_the_command_with_a_message_naming_it() -> None:
         timeout=60,
     )
     assert run.returncode == 2
-    assert "failRate" in run.stdout
+    assert "failRate" in run.stderr and run.stdout == ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -65,6 +66,7 @@ def test_node_sdk_runs_every_endpoint_against_the_emulator(
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "EMULATOR_CONTROL_TOKEN": emulator.control_token or ""},
     )
     assert run.returncode == 0, run.stderr
     out: dict[str, Any] = json.loads(run.stdout)

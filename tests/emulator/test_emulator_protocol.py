@@ -11,6 +11,7 @@ import pytest
 import runwayml
 from runwayml import RunwayML
 
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER
 from vidgate.emulator.server import EmulatorServer
 from vidgate.emulator.testing import data_uri, download, still_image, wait_for_task
 from vidgate.media.probe import probe_media
@@ -67,7 +68,7 @@ def test_every_response_is_marked_as_the_emulator(
         httpx.get(f"{emulator.base_url}/v1/nothing-here", headers=HEADERS),
         httpx.put(f"{emulator.base_url}/v1/organization", headers=HEADERS),
         httpx.get(task.output[0]),  # type: ignore[union-attr]
-        httpx.get(f"{emulator.base_url}/_emulator/stats"),
+        httpx.get(f"{emulator.base_url}/_emulator/stats", headers=emulator.control_headers),
     ]
     assert [r.status_code for r in responses] == [200, 200, 404, 405, 200, 200]
     assert all(r.headers["x-vidgate-emulator"] == "1" for r in responses)
@@ -214,17 +215,18 @@ def test_control_config_stats_and_reset(client: RunwayML, emulator: EmulatorServ
     assert config["failureCode"] == "INTERNAL"
     assert emulator.get_config() == config
 
+    knobs = f"{emulator.base_url}/_emulator/config"
+    token = emulator.control_headers
     bad = httpx.post(
-        f"{emulator.base_url}/_emulator/config",
-        json={"failRate": 2, "nope": 1, "concurrency": {"gen9": 1}},
+        knobs, json={"failRate": 2, "nope": 1, "concurrency": {"gen9": 1}}, headers=token
     )
     assert bad.status_code == 400
     assert bad.json()["error"].startswith("nope: unknown knob")
-    bad = httpx.post(f"{emulator.base_url}/_emulator/config", json={"failRate": 2})
+    bad = httpx.post(knobs, json={"failRate": 2}, headers=token)
     assert bad.json() == {"error": "failRate: Input should be less than or equal to 1"}
-    bad = httpx.post(f"{emulator.base_url}/_emulator/config", json={"concurrency": {"gen9": 1}})
+    bad = httpx.post(knobs, json={"concurrency": {"gen9": 1}}, headers=token)
     assert bad.json()["error"] == "concurrency: unknown model 'gen9'"
-    bad = httpx.post(f"{emulator.base_url}/_emulator/config", json={"renderWorkers": 9})
+    bad = httpx.post(knobs, json={"renderWorkers": 9}, headers=token)
     assert bad.json()["error"] == "renderWorkers: can only be set when the emulator starts"
 
     client.text_to_video.create(model="gen4.5", prompt_text="A", ratio="1280:720", duration=2)
@@ -245,3 +247,26 @@ def test_control_config_stats_and_reset(client: RunwayML, emulator: EmulatorServ
 
 def _png_uri() -> str:
     return data_uri(still_image(64, 64), "image/png")
+
+
+def test_the_control_endpoint_needs_the_token(emulator: EmulatorServer) -> None:
+    base = f"{emulator.base_url}/_emulator"
+    before = emulator.get_config()
+    for wrong in ({}, {CONTROL_TOKEN_HEADER: "guess"}, {CONTROL_TOKEN_HEADER: ""}):
+        calls = [
+            httpx.post(f"{base}/reset", headers=wrong),
+            httpx.post(f"{base}/config", json={"failRate": 1}, headers=wrong),
+            httpx.get(f"{base}/config", headers=wrong),
+            httpx.get(f"{base}/stats", headers=wrong),
+            httpx.get(f"{base}/tasks", headers=wrong),
+            httpx.post(f"{base}/tasks/x/fail", headers=wrong),
+        ]
+        assert [c.status_code for c in calls] == [401] * len(calls)
+        assert CONTROL_TOKEN_HEADER in calls[0].json()["error"]
+    assert emulator.get_config() == before  # nothing changed
+    assert httpx.get(f"{base}/health").status_code == 200
+    reset = httpx.post(f"{base}/reset", headers={CONTROL_TOKEN_HEADER: emulator.control_token})
+    assert reset.status_code == 200
+    other = EmulatorServer()  # another process's emulator draws its own token
+    assert other.control_token != emulator.control_token
+    other.stop()

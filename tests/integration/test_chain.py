@@ -19,14 +19,19 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from runwayml import RunwayML
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.catalog import get_catalog
+from vidgate.emulator.content_credentials import ISSUER, make_test_identity
 from vidgate.emulator.server import EmulatorServer
+from vidgate.emulator.testing import download
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.media.mp4_layout import is_faststart
 from vidgate.media.probe import extract_frame, probe_media
+from vidgate.media.provenance import read_provenance
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
 from vidgate.pipeline.steps import Pipeline
@@ -173,7 +178,13 @@ async def test_30_second_chain_is_one_continuous_video_from_three_tasks(harness:
     assert harness.path(done.poster_key).exists()
     with av.open(str(video)) as container:
         decoded = sum(1 for _ in container.decode(video=0))
-    assert decoded == 3 * 10 * FPS - 2  # every frame decodes; each seam's repeat is gone
+    assert decoded == 3 * 10 * FPS == 720  # every frame of every segment, none lost at a seam
+    assert info.frame_count == 720 and info.audio_codec is None  # gen4.5 makes no sound
+    assert done.output_audio_codec is None
+    assert is_faststart(video)
+    # No certificate configured: the joined file is reported plainly as unsigned.
+    assert done.provenance is not None and not done.provenance["present"]
+    assert "VIDGATE_C2PA_CERTIFICATE" in done.provenance["unsigned_reason"]
 
     # Each segment starts on the picture the previous one ended on.
     for before, after in itertools.pairwise(children):
@@ -185,11 +196,13 @@ async def test_30_second_chain_is_one_continuous_video_from_three_tasks(harness:
         elsewhere = extract_frame(harness.path(before.output_key), "first")
         assert _difference(elsewhere, first) > 2 * across
 
-    # In the joined video the seam shows once: segment 2 begins right after segment 1's 239
-    # frames (its last one dropped), with the copied, bit-exact pictures.
-    seam = 10 * FPS - 1
+    # In the joined video segment 2 begins right after all 240 of segment 1's frames, with the
+    # copied, bit-exact pictures: segment 1's last picture, then segment 2 continuing it.
+    seam = 10 * FPS
     joined = _frames(video, {seam - 1, seam})
+    last_of_1 = extract_frame(harness.path(children[0].output_key), "last")
     first_of_2 = extract_frame(harness.path(children[1].output_key), "first")
+    assert _difference(joined[seam - 1], last_of_1) < 0.5
     assert _difference(joined[seam], first_of_2) < 0.5
     assert _difference(joined[seam - 1], joined[seam]) < 2 * SEAM_TOLERANCE  # continuous motion
 
@@ -289,3 +302,62 @@ async def test_a_restart_resumes_after_the_last_finished_segment(
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert len(await harness.store.list_children(parent.id)) == 2
     assert harness.emulator.stats()["tasksCreated"]["total"] == 2
+
+
+def _emulator_bytes(emulator: EmulatorServer, task_id: str | None) -> bytes:
+    """The output as the emulator serves it, fetched afresh with the official SDK."""
+    assert task_id is not None
+    with RunwayML(api_key=EMULATOR_API_KEY, base_url=emulator.base_url) as client:
+        task = client.tasks.retrieve(task_id)
+        assert task.status == "SUCCEEDED" and task.output
+        return download(task.output[0])
+
+
+async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
+    harness: Harness, tmp_path: Path
+) -> None:
+    identity, _ = make_test_identity("operator")
+    harness.pipeline.context.signing = identity
+    parent = await harness.submit_chain(
+        {
+            "model": "veo3.1",
+            "promptText": "surf on a beach",
+            "ratio": "1280:720",
+            "duration": 12,
+            "segmentDurations": [4, 4, 4],
+            "audio": True,
+        }
+    )
+    done = await harness.run_until_done(parent.id, timeout=120)
+    assert done.status is Status.SUCCEEDED, done.status_reason
+    children = await harness.store.list_children(parent.id)
+    assert len(children) == 3 and all(c.request["audio"] is True for c in children)
+
+    # Each segment: stored byte for byte as the emulator sent it, with sound and credentials.
+    for child in children:
+        sent = _emulator_bytes(harness.emulator, child.task_id)
+        stored = harness.path(child.output_key).read_bytes()
+        assert hashlib.sha256(sent).hexdigest() == child.output_sha256
+        assert hashlib.sha256(stored).hexdigest() == child.output_sha256
+        assert child.output_audio_codec == "aac" and child.output_audio_channels == 2
+        assert child.output_audio_seconds == pytest.approx(4.0, abs=1 / FPS)
+        assert child.provenance is not None
+        assert child.provenance["valid"] and child.provenance["ai_generated"]
+        assert child.provenance["issuer"] == ISSUER
+        assert child.preview_key is not None
+
+    # The chain: one sound track as long as the video, faststart, signed naming its segments.
+    video = harness.path(done.output_key)
+    info = probe_media(video)
+    assert info.frame_count == 12 * FPS
+    assert info.audio_codec == "aac" and info.audio_duration_seconds is not None
+    assert info.duration_seconds is not None
+    assert abs(info.audio_duration_seconds - 12.0) <= 1 / FPS
+    assert done.output_audio_seconds == pytest.approx(info.audio_duration_seconds)
+    assert is_faststart(video)
+    report = read_provenance(video)
+    assert report.valid and report.ai_generated and report.signer == "operator"
+    assert report.ingredients == ("segment 1 of 3", "segment 2 of 3", "segment 3 of 3")
+    assert done.provenance == report.as_dict()
+    preview = harness.path(done.preview_key).read_bytes()
+    assert preview[:4] == b"RIFF" and preview[8:12] == b"WEBP"

@@ -129,8 +129,16 @@ async def test_job_is_stored_whole_probed_and_postered(harness: Harness) -> None
     assert harness.emulator.stats()["tasksCreated"]["total"] == 1
     assert _files(harness.media_dir) == [
         Path(f"jobs/{job.id}/poster.jpg"),
+        Path(f"jobs/{job.id}/preview.webp"),
         Path(f"jobs/{job.id}/video.mp4"),
     ]
+    # Stored as sent: the emulator's own file for the task, byte for byte (its content
+    # credentials intact), and reported on the job.
+    sent = harness.emulator.state.outputs.path(done.task_id).read_bytes()
+    assert hashlib.sha256(sent).hexdigest() == done.output_sha256
+    assert done.provenance is not None
+    assert done.provenance["valid"] and done.provenance["ai_generated"]
+    assert done.output_audio_codec is None  # gen4.5 makes no sound
     attempts = await harness.store.list_attempts(job.id)
     assert [(a.number, a.task_id, a.status) for a in attempts] == [
         (1, done.task_id, Status.SUCCEEDED)

@@ -10,12 +10,19 @@ from vidgate.errors import (
     ConfigurationError,
     NotFound,
     OutputExpired,
+    ProviderCredentialsRefused,
     ProviderRefused,
     ProviderUnavailable,
     RateLimited,
     SubmissionUncertain,
 )
-from vidgate.provider.health import Circuit, CircuitPolicy, CircuitState, outcome_of
+from vidgate.provider.health import (
+    KEY_REFUSED,
+    Circuit,
+    CircuitPolicy,
+    CircuitState,
+    outcome_of,
+)
 
 POLICY = CircuitPolicy(failures_to_open=3, window_seconds=60.0, probe_seconds=15.0)
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -111,9 +118,19 @@ def test_only_changes_that_matter_are_worth_writing() -> None:
         (SubmissionUncertain("create outcome unknown"), "failure"),
         (RateLimited("429", retry_after=3), None),
         (OutputExpired("403"), None),
-        (ConfigurationError("401: bad key"), None),
+        (ConfigurationError("a start-up problem"), None),
+        (ProviderCredentialsRefused("401: bad key"), "key_refused"),
         (ValueError("a bug"), None),
     ],
 )
 def test_what_a_call_says_about_the_provider(exc: Exception | None, outcome: str | None) -> None:
     assert outcome_of(exc) == outcome
+
+
+def test_a_refused_key_opens_it_at_once_and_says_so() -> None:
+    policy = CircuitPolicy()
+    refused = Circuit().after_key_refused(at(0), policy, error=f"{KEY_REFUSED}: 401")
+    assert refused.state_at(at(1)) is CircuitState.OPEN and refused.key_refused
+    assert refused.seconds_to_probe(at(0)) == policy.probe_seconds
+    assert not fail(Circuit(), 0).key_refused
+    assert not refused.after_success().key_refused

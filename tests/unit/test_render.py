@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from vidgate.emulator.render import RenderResult, render_video
 from vidgate.errors import MediaRejected
+from vidgate.media.mp4_layout import is_faststart
 from vidgate.media.probe import probe_media
 
 W, H, FPS = 320, 180, 24
@@ -231,3 +232,51 @@ def test_nonsense_arguments_are_programming_errors(
 ) -> None:
     with pytest.raises(ValueError):
         render_video(io.BytesIO(), width=width, height=height, duration_seconds=seconds, fps=fps)
+
+
+def test_sound_is_an_aac_track_as_long_as_the_video(tmp_path: Path) -> None:
+    dest = tmp_path / "sound.mp4"
+    result = render_video(
+        dest, width=W, height=H, duration_seconds=2, prompt_text="a violin", audio=True
+    )
+    info = probe_media(dest)
+    assert (info.audio_codec, info.audio_channels, info.audio_sample_rate) == ("aac", 2, 48_000)
+    assert result.audio_seconds == 2.0
+    assert info.audio_duration_seconds == pytest.approx(2.0, abs=1 / FPS)
+    assert info.frame_count == 2 * FPS
+    with av.open(dest) as container:
+        samples = np.concatenate(
+            [f.to_ndarray() for f in container.decode(audio=0)], axis=1, dtype=np.float32
+        )
+    assert 0.02 < float(np.abs(samples).mean()) < 0.5  # sound, not silence, not clipping
+    assert is_faststart(dest)
+
+
+def test_the_prompt_shapes_the_sound(tmp_path: Path) -> None:
+    def spectrum(prompt: str) -> NDArray[np.float64]:
+        path = tmp_path / f"{len(prompt)}.mp4"
+        render_video(path, width=64, height=64, duration_seconds=1, prompt_text=prompt, audio=True)
+        with av.open(path) as container:
+            mono = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+        return np.abs(np.fft.rfft(mono))
+
+    tone, rain = spectrum("a lone cello"), spectrum("rain on a tin roof at night")
+    # A chord puts its energy in a few peaks; noise spreads it across the band.
+    assert tone.max() / tone.mean() > 5 * rain.max() / rain.mean()
+
+
+def test_no_sound_unless_asked(tmp_path: Path) -> None:
+    dest = tmp_path / "quiet.mp4"
+    result = render_video(dest, width=W, height=H, duration_seconds=0.5)
+    info = probe_media(dest)
+    assert info.audio_codec is None and info.audio_duration_seconds is None
+    assert result.audio_seconds is None
+    assert is_faststart(dest)
+
+
+def test_a_file_object_destination_is_faststart_too() -> None:
+    buffer = io.BytesIO()
+    render_video(buffer, width=64, height=64, duration_seconds=0.5, audio=True)
+    head = buffer.getvalue()
+    assert head.index(b"moov") < head.index(b"mdat")
+    assert probe_media(head).audio_codec == "aac"

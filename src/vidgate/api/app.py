@@ -33,6 +33,7 @@ from vidgate.api.routes.health import router as health_router
 from vidgate.api.routes.models import router as models_router
 from vidgate.api.routes.openai import router as openai_router
 from vidgate.api.routes.outputs import router as outputs_router
+from vidgate.api.routes.previews import router as previews_router
 from vidgate.api.routes.runway import router as runway_router
 from vidgate.api.routes.uploads import router as uploads_router
 from vidgate.api.routes.usage import router as usage_router
@@ -42,14 +43,16 @@ from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.media.guarded_fetch import Resolver
-from vidgate.runtime import Runtime, open_runtime
+from vidgate.runtime import Background, Runtime, open_runtime
 from vidgate.settings import Settings
-from vidgate.tenancy.keys import KeyStore
-from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.policy import WebhookUrlPolicy
-from vidgate.webhooks.store import WebhookStore
 
-__all__ = ["SECURITY_HEADERS", "RuntimeFactory", "create_app"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "RequestMiddleware",
+    "RuntimeFactory",
+    "create_app",
+]
 
 log = logging.getLogger("vidgate.api")
 
@@ -88,15 +91,19 @@ def create_app(
         settings = source
 
         def factory() -> AbstractAsyncContextManager[Runtime]:
-            return open_runtime(settings)
+            # The worker and the webhook dispatcher are the runtime's, started and stopped by it.
+            background = None
+            if worker:
+                client = webhook_client_factory() if webhook_client_factory else None
+                background = Background(render=job_payload, webhook_client=client)
+            return open_runtime(settings, background=background)
     else:
         factory = source
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with factory() as runtime:
-            keys = KeyStore(runtime.engine)
-            uploads = UploadStore(runtime.engine)
+            keys, uploads = runtime.keys, runtime.uploads
             auth = Authenticator(keys, keys_required=keys_required)
             media = MediaPolicy(
                 settings=runtime.settings,
@@ -107,7 +114,7 @@ def create_app(
                 client_factory=media_client_factory,
             )
             webhook_policy = WebhookUrlPolicy(
-                settings=runtime.settings, store=WebhookStore(runtime.engine), resolver=resolver
+                settings=runtime.settings, store=runtime.webhook_store, resolver=resolver
             )
             app.state.ctx = ApiContext(
                 runtime=runtime,
@@ -131,12 +138,6 @@ def create_app(
                 ),
                 links=LinkSigner(load_link_secret(runtime.settings)),
             )
-            if worker:
-                await runtime.start_worker()
-                await runtime.start_webhooks(
-                    job_payload,
-                    client=webhook_client_factory() if webhook_client_factory else None,
-                )
             mode = "emulator mode" if runtime.emulator_mode else "runway mode"
             auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
             log.info("vidgate API ready: %s, %s, worker %s", mode, auth_state, worker)
@@ -151,9 +152,13 @@ def create_app(
         summary="Self-hosted AI video generation on Runway's API.",
         version="1",
         lifespan=lifespan,
+        # /docs is served by routes/web.py from bundled files: no CDN, works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     for router in (
         generations_router,
+        previews_router,
         webhooks_router,
         events_router,
         uploads_router,

@@ -13,7 +13,7 @@ from vidgate.api.links import LinkSigner
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
-from vidgate.errors import InternalError, RateLimited
+from vidgate.errors import ERRORS_BY_CODE, InternalError, RateLimited, VidgateError
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.runtime import Runtime
@@ -81,26 +81,27 @@ async def get_caller(
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
-_DESCRIPTIONS = {
-    400: "The request is malformed.",
-    401: "No API key, or an unknown or revoked one.",
-    402: "Over the API key's daily or monthly budget; the message says what is left.",
-    404: "No such resource for this API key.",
-    409: "The Idempotency-Key was used before with another body.",
-    413: "The body is larger than allowed.",
-    416: "The byte range lies outside the file.",
-    422: "Invalid input; `fields` names every bad field.",
-    429: "Over this API key's request rate; see Retry-After.",
-    500: "Internal error (logged; no detail is sent).",
-    502: "The provider refused for good.",
-    503: "The provider or database is unavailable; see Retry-After.",
-}
+
+def _described(status: int) -> str:
+    """What an answer with ``status`` can mean: the codes the API sends with it, from the tree."""
+    if status >= 500 and status not in (502, 503):
+        return f"`{InternalError.code}`: internal error (logged; no detail is sent)."
+    parts = [
+        f"`{cls.code}`: {_summary(cls)}"
+        for cls in ERRORS_BY_CODE.values()
+        if cls.status_code == status and cls.exposed
+    ]
+    return " ".join(parts)
+
+
+def _summary(cls: type[VidgateError]) -> str:
+    return (cls.__doc__ or cls.code.replace("_", " ")).strip().split("\n\n")[0].replace("\n", " ")
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers a route can give, all in the one envelope."""
     common = (401, 422, 429, 500)
     return {
-        code: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[code]}
+        code: {"model": ErrorEnvelope, "description": _described(code)}
         for code in sorted({*common, *codes})
     }

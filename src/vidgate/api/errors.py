@@ -36,6 +36,7 @@ from vidgate.errors import (
     TransientFault,
     ValidationFailed,
     VidgateError,
+    error_class,
 )
 
 __all__ = [
@@ -52,24 +53,6 @@ log = logging.getLogger("vidgate.api")
 
 #: Retry-After sent with a 503 when the cause gives no better figure.
 DEFAULT_RETRY_AFTER_SECONDS = 5
-
-# Codes for the HTTP errors Starlette and FastAPI raise themselves.
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    416: "range_not_satisfiable",
-    422: "validation_failed",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "temporarily_unavailable",
-}
 
 
 def error_body(
@@ -118,7 +101,7 @@ def vidgate_error_response(exc: VidgateError, request_id: str | None = None) -> 
     if isinstance(exc, PayloadTooLarge | RequestTimeout):
         # The rest of the body is unread: close the connection rather than drain it.
         headers["Connection"] = "close"
-    if status >= 500 and not isinstance(exc, TransientFault) and exc.code != "provider_refused":
+    if not exc.exposed:
         # Our own fault: say so, log the detail, never send it.
         log.error("request %s failed: %r", request_id, exc, exc_info=exc)
         message = _internal_message(request_id)
@@ -186,7 +169,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         # FastAPI's only 400: a body it could not decode (not UTF-8, say). Same as bad JSON.
         problem = FieldProblem("", f"the body could not be read ({exc.detail})")
         return error_response(422, ValidationFailed.code, str(problem), fields=[problem])
-    code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+    code = error_class("", status).code
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if status == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"

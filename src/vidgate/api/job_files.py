@@ -1,4 +1,4 @@
-"""A job's stored video or poster as an HTTP answer, with byte ranges: one server for every route.
+"""A job's stored video, poster or preview as an HTTP answer, with byte ranges, for every route.
 
 ``/v1/generations/{id}/video``, the signed output links of the Runway surface and OpenAI's
 ``/content`` all answer through :func:`serve_job_file`, from vidgate's own storage (never the
@@ -20,7 +20,13 @@ from vidgate.jobs.status import Status
 
 __all__ = ["JobFile", "binary_content", "serve_job_file"]
 
-JobFile = Literal["video", "poster"]
+JobFile = Literal["video", "poster", "preview"]
+# Each file's media type and extension.
+_KINDS: dict[str, tuple[str, str]] = {
+    "video": ("video/mp4", "mp4"),
+    "poster": ("image/jpeg", "jpg"),
+    "preview": ("image/webp", "webp"),
+}
 
 
 def binary_content(content_type: str) -> dict[str, Any]:
@@ -38,7 +44,7 @@ async def serve_job_file(
     cache_control: str = "private, max-age=3600",
 ) -> Response:
     """The whole file (200) or the one range asked for (206); NotFound until the job succeeded."""
-    key = job.output_key if which == "video" else job.poster_key
+    key = {"video": job.output_key, "poster": job.poster_key, "preview": job.preview_key}[which]
     if job.status is not Status.SUCCEEDED or key is None:
         raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
     storage = ctx.runtime.storage
@@ -49,8 +55,7 @@ async def serve_job_file(
     if if_range is not None and if_range != etag:
         range_header = None  # the client's copy is stale: send it all
     byte_range = parse_range(range_header, size)
-    content_type = "video/mp4" if which == "video" else "image/jpeg"
-    extension = "mp4" if which == "video" else "jpg"
+    content_type, extension = _KINDS[which]
     headers = {
         "Accept-Ranges": "bytes",
         "Cache-Control": cache_control,

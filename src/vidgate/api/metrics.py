@@ -26,6 +26,7 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.provider.health import ProviderStatus
+from vidgate.tenancy.reconcile import Reconciliation
 
 __all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "JobFigures"]
 
@@ -100,6 +101,12 @@ class ApiMetrics:
             ["provider"],
             registry=self.registry,
         )
+        self.unaccounted_credits = Gauge(
+            "vidgate_unaccounted_credits",
+            "Credits the provider's usage report shows for the last days that no vidgate job "
+            "accounts for (see GET /v1/usage).",
+            registry=self.registry,
+        )
         self._jobs = _JobCollector()
         self.registry.register(self._jobs)
 
@@ -107,6 +114,10 @@ class ApiMetrics:
         """Set the provider gauges (call before :meth:`render`)."""
         self.provider_down.labels(status.provider).set(1 if status.down else 0)
         self.provider_failures.labels(status.provider).set(status.failures)
+
+    def show_reconciliation(self, reconciliation: Reconciliation) -> None:
+        """Set the unaccounted-credits gauge (call before :meth:`render`)."""
+        self.unaccounted_credits.set(reconciliation.unaccounted_credits)
 
     async def refresh(self, store: JobStore) -> None:
         """Read the job figures from the store (call before :meth:`render`)."""

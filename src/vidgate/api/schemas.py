@@ -24,13 +24,16 @@ __all__ = [
     "EstimateOut",
     "FieldError",
     "FieldOut",
+    "GenerationEndpoint",
     "GenerationIn",
     "HealthOut",
+    "JobAudio",
     "JobFailure",
     "JobLinks",
     "JobList",
     "JobOut",
     "JobOutput",
+    "JobProvenance",
     "ModelList",
     "ModelOut",
     "ReadyOut",
@@ -44,6 +47,7 @@ __all__ = [
     "UsagePeriodOut",
     "UsageRowOut",
     "UsageTierOut",
+    "UsageUnaccountedOut",
 ]
 
 
@@ -129,6 +133,38 @@ class JobFailure(_Out):
     message: str | None = None
 
 
+class JobAudio(_Out):
+    """The output's sound track, as probed."""
+
+    codec: str | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+    duration_seconds: float | None = None
+
+
+class JobProvenance(_Out):
+    """The output's C2PA content credentials, as vidgate read and verified them."""
+
+    present: bool = Field(description="The file carries a C2PA manifest.")
+    valid: bool = Field(description="Its signature and the hash over the file's bytes check out.")
+    trusted: bool = Field(False, description="The signer is on a trust list vidgate was given.")
+    state: str | None = Field(None, description="c2pa's validation state: Invalid, Valid, Trusted.")
+    issuer: str | None = Field(None, description="The signing certificate's organisation.")
+    signer: str | None = None
+    signed_at: str | None = None
+    claim_generator: str | None = None
+    ai_generated: bool = Field(False, description="An action declares trainedAlgorithmicMedia.")
+    assertions: list[str] = Field(default_factory=list)
+    ingredients: list[str] = Field(
+        default_factory=list, description="What the file was made from (a chain's segments)."
+    )
+    failures: list[str] = Field(default_factory=list)
+    error: str | None = None
+    unsigned_reason: str | None = Field(
+        None, description="Why vidgate did not sign a file it made itself (a joined chain)."
+    )
+
+
 class JobOutput(_Out):
     bytes: int | None = None
     sha256: str | None = None
@@ -137,12 +173,15 @@ class JobOutput(_Out):
     height: int | None = None
     codec: str | None = None
     content_type: str = "video/mp4"
+    audio: JobAudio | None = Field(None, description="The sound track; null: no sound.")
+    provenance: JobProvenance | None = None
 
 
 class JobLinks(_Out):
     self_: str = Field(alias="self", description="This job.")
     video: str | None = Field(None, description="The video, once the job succeeded.")
     poster: str | None = Field(None, description="A JPEG still, once the job succeeded.")
+    preview: str | None = Field(None, description="A short animated WebP, once made.")
 
 
 class JobOut(_Out):
@@ -205,7 +244,7 @@ class FieldOut(_Out):
     max: float | None = None
     values: list[str | int] | None = None
     auto: bool = False
-    default: int | None = None
+    default: int | bool | None = None
     kind: str | None = None
     max_items: int | None = None
     positions: list[str] | None = None
@@ -248,6 +287,11 @@ class ModelList(_Out):
 
 
 class EstimateIn(_In):
+    """``{model, duration?}``; or a whole generation body (with ``endpoint``, ``chain`` too),
+    checked as ``POST /v1/generations`` checks it and priced as the job would reserve."""
+
+    model_config = ConfigDict(extra="allow")
+
     model: str = Field(min_length=1, max_length=64)
     # strict: a number, never `true` (1 s) or `"5"`.
     duration: float | None = Field(
@@ -257,7 +301,7 @@ class EstimateIn(_In):
         strict=True,
         description="Seconds; default: the longest the model allows.",
     )
-    endpoint: Endpoint | None = None
+    endpoint: GenerationEndpoint | None = None
 
 
 class EstimateOut(_Out):
@@ -303,7 +347,8 @@ class ReadyOut(_Out):
     provider: str = Field(
         "ok",
         description="`ok`; `down` while new generations and uploads are refused (503 with "
-        "Retry-After); `probing` once its retry time has come and the next call decides.",
+        "Retry-After); `probing` once its retry time has come and the next call decides; "
+        "`credentials_refused` while the provider refuses vidgate's API key.",
     )
 
 
@@ -347,6 +392,14 @@ class UsageOrganizationOut(_Out):
     read_at: datetime | None = Field(description="When vidgate read this from the provider.")
 
 
+class UsageUnaccountedOut(_Out):
+    """Credits the provider charged for a model on a day that no vidgate job accounts for."""
+
+    day: date
+    model: str
+    credits: float
+
+
 class UsageOut(_Out):
     from_: date = Field(alias="from", description="First day of the report (UTC).")
     to: date = Field(description="Last day of the report (UTC), included.")
@@ -359,4 +412,12 @@ class UsageOut(_Out):
     )
     organization: UsageOrganizationOut | None = Field(
         None, description="The provider's view; null when it could not be read."
+    )
+    unaccounted_credits: float = Field(
+        0.0,
+        description="Credits the provider's usage report shows in the period (its last days) "
+        "that no job accounts for: spent upstream outside vidgate's knowledge.",
+    )
+    unaccounted: list[UsageUnaccountedOut] = Field(
+        default_factory=list, description="The same by day and model."
     )

@@ -62,7 +62,8 @@ def serve(
     if keys == 0:
         echo(f"no API keys: auth is off; listening on loopback only ({settings.host})")
     else:
-        echo(f"{keys} active API key(s): every request needs Authorization: Bearer <key>")
+        noun = "key" if keys == 1 else "keys"
+        echo(f"{keys} active API {noun}: every request needs Authorization: Bearer <key>")
     if settings.emulator_mode:
         echo("emulator mode: RUNWAYML_API_SECRET is unset, videos are synthetic")
     else:

@@ -79,7 +79,7 @@ class FieldSpec(_Data):
     # duration: "auto" allowed; range given by the SDK (False: the bound is ours); default length
     auto: bool = False
     stated: bool = True
-    default: int | None = None
+    default: int | bool | None = None  # boolean fields: the value when absent, where stated
     # media / media_list: the media kind; media_list items may carry a fixed "type"
     kind: MediaKind | None = None
     item_type: str | None = None

@@ -23,7 +23,7 @@ import hashlib
 import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,6 +45,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 __all__ = [
     "Bind",
+    "Lease",
     "advisory_key",
     "advisory_lock",
     "claim_due",
@@ -122,26 +123,34 @@ def insert_or_ignore(table: type[Any] | Table, bind: Bind, *, index_elements: Se
     return insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
+class Lease(NamedTuple):
+    """What a claimer asks :func:`claim_due` for."""
+
+    worker_id: str
+    now: datetime
+    seconds: float
+    #: The most rows to claim.
+    limit: int
+
+
 async def claim_due(
     session: AsyncSession,
     table: type[_T],
-    *,
-    worker_id: str,
-    now: datetime,
-    lease_seconds: float,
-    limit: int,
     due_at: InstrumentedAttribute[datetime],
+    lease: Lease,
+    *,
     where: Sequence[ColumnElement[bool]] = (),
     values: Mapping[str, Any] | None = None,
 ) -> list[_T]:
-    """Lease up to ``limit`` due rows of ``table`` to ``worker_id``, oldest due first.
+    """Lease up to ``lease.limit`` due rows of ``table`` to ``lease.worker_id``, oldest due first.
 
     Due: ``due_at <= now``, every condition in ``where``, and no lease or an expired one
     (``table`` has ``id``, ``lease_owner``, ``lease_expires_at`` and ``updated_at``). Each claimed
-    row gets ``lease_owner=worker_id``, ``lease_expires_at=now + lease_seconds``, ``updated_at=now``
+    row gets ``lease_owner=worker_id``, ``lease_expires_at=now + seconds``, ``updated_at=now``
     and ``values``. Two concurrent claimers never receive the same row while its lease lasts.
     Run it in a write transaction.
     """
+    worker_id, now, lease_seconds, limit = lease
     leased: Any = table  # the lease columns every claimable table has
     due = (
         select(leased.id)

@@ -1,6 +1,6 @@
 """The emulator's HTTP surface: Runway's public API under ``/v1``, plus ``/_emulator`` extras.
 
-Runway's API (wire format of shared/runway-api.md, what the official SDKs send and parse):
+Runway's API (the wire format of docs/wire-format.md, what the official SDKs send and parse):
 
 * ``POST /v1/text_to_video``, ``/v1/image_to_video``, ``/v1/video_to_video``,
   ``/v1/character_performance`` -> ``{id, estimatedCost: {credits}}``
@@ -13,9 +13,12 @@ Every ``/v1`` request needs ``Authorization: Bearer <key>`` (401) and ``X-Runway
 :func:`vidgate.requests.generation.validate_request`, the one validator vidgate has.
 
 Outside Runway's API, with no auth: ``POST /_emulator/storage/uploads`` (the presigned upload
-target), ``GET|HEAD /_emulator/outputs/<id>.mp4`` (signed output URLs), and the control endpoints
-``GET|POST /_emulator/config``, ``GET /_emulator/stats``, ``POST /_emulator/reset``,
-``GET /_emulator/tasks`` and ``POST /_emulator/tasks/{id}/{succeed|fail|cancel}``.
+target), ``GET|HEAD /_emulator/outputs/<id>.mp4`` (signed output URLs) and
+``GET /_emulator/health``. The control endpoints ``GET|POST /_emulator/config``,
+``GET /_emulator/stats``, ``POST /_emulator/reset``, ``GET /_emulator/tasks`` and
+``POST /_emulator/tasks/{id}/{succeed|fail|cancel}`` take the emulator's control token in
+:data:`CONTROL_TOKEN_HEADER` (401 without it): anything on the machine can reach a loopback port,
+and a reset fails every job in flight.
 """
 
 from __future__ import annotations
@@ -53,9 +56,11 @@ from vidgate.errors import (
 )
 from vidgate.requests.generation import validate_request
 
-__all__ = ["create_emulator_app", "emulator_state"]
+__all__ = ["CONTROL_TOKEN_HEADER", "create_emulator_app", "emulator_state"]
 
 STORAGE_ROUTE = "/_emulator/storage/uploads"
+#: The header that carries the control token.
+CONTROL_TOKEN_HEADER = "X-Emulator-Token"
 
 
 class _EmulatorApp(FastAPI):
@@ -78,9 +83,15 @@ def _state(request: Request) -> EmulatorState:
 
 
 def create_emulator_app(
-    config: EmulatorConfig | None = None, *, state: EmulatorState | None = None
+    config: EmulatorConfig | None = None,
+    *,
+    state: EmulatorState | None = None,
+    control_token: str | None = None,
 ) -> FastAPI:
-    """The emulator as an ASGI app; its state is closed when the app shuts down."""
+    """The emulator as an ASGI app; its state is closed when the app shuts down.
+
+    ``control_token``: required by the control endpoints; None leaves them open (in-process use).
+    """
     state = state or EmulatorState(config or EmulatorConfig())
 
     @asynccontextmanager
@@ -96,6 +107,7 @@ def create_emulator_app(
         lifespan=lifespan,
     )
     app.state.emulator = state
+    app.state.control_token = control_token
     app.add_exception_handler(VidgateError, _vidgate_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation_error)  # type: ignore[arg-type]
@@ -311,35 +323,46 @@ def _storage_and_outputs() -> APIRouter:
 # --- control -----------------------------------------------------------------------------------
 
 
+def _require_token(request: Request) -> None:
+    expected: str | None = request.app.state.control_token
+    given = request.headers.get(CONTROL_TOKEN_HEADER, "")
+    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized(
+            f"the control endpoint needs {CONTROL_TOKEN_HEADER}: the token the emulator "
+            "printed when it started (or EmulatorServer.control_token)"
+        )
+
+
 def _control() -> APIRouter:
     router = APIRouter(prefix="/_emulator")
+    guarded = APIRouter(dependencies=[Depends(_require_token)])
 
-    @router.get("/config")
+    @guarded.get("/config")
     async def get_config(request: Request) -> JSONResponse:
         return JSONResponse(_state(request).config.public())
 
-    @router.post("/config")
+    @guarded.post("/config")
     async def set_config(request: Request) -> JSONResponse:
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise ValidationFailed.single("", "the body must be a JSON object of knobs")
         return JSONResponse(_state(request).update_config(body).public())
 
-    @router.get("/stats")
+    @guarded.get("/stats")
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(_state(request).stats.snapshot())
 
-    @router.post("/reset")
+    @guarded.post("/reset")
     async def reset(request: Request) -> JSONResponse:
         state = _state(request)
         state.reset()
         return JSONResponse(state.config.public())
 
-    @router.get("/tasks")
+    @guarded.get("/tasks")
     async def tasks(request: Request) -> JSONResponse:
         return JSONResponse(_state(request).tasks_view())
 
-    @router.post("/tasks/{task_id}/{action}")
+    @guarded.post("/tasks/{task_id}/{action}")
     async def force(
         task_id: str, action: Literal["succeed", "fail", "cancel"], request: Request
     ) -> JSONResponse:
@@ -355,4 +378,5 @@ def _control() -> APIRouter:
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    router.include_router(guarded)
     return router

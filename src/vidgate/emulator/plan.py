@@ -8,6 +8,9 @@ input picture (first image, input video or character) where there is one, else 1
 Length: the request's duration; for ``"auto"`` or none, the input video's length (video to video,
 the reference clip of act_two), else the model's default (5 s when it has none), clamped to what
 the model allows.
+
+Sound: the request's ``audio``, else the model's default (see
+:attr:`~vidgate.requests.generation.GenerationRequest.with_audio`).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ class RenderPlan:
     duration_seconds: float
     fps: int
     seed: int
+    model: str = ""  # named in the output's content credentials
     prompt_text: str | None = None
+    audio: bool = False  # a sound track, as the real model would give one
     first_image: bytes | None = None
     last_image: bytes | None = None
     source_video: bytes | None = None
@@ -84,7 +89,9 @@ def plan_output(
         duration_seconds=duration,
         fps=fps,
         seed=body_seed if isinstance(body_seed, int) else seed,
+        model=request.model,
         prompt_text=request.prompt_text,
+        audio=request.with_audio,
         first_image=roles.first_image.data if roles.first_image else None,
         last_image=roles.last_image.data if roles.last_image else None,
         source_video=roles.source_video.data if roles.source_video else None,

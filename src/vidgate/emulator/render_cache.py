@@ -3,11 +3,12 @@
 The renderer is deterministic: the same :class:`~vidgate.emulator.plan.RenderPlan` (size, length,
 frame rate, seed, prompt and input bytes) always gives the same bytes. So the first task with a
 given plan renders it, and a later task with an equal plan gets a hard link to that file (a copy
-where the file system cannot link) instead of rendering it again. What a client downloads is
-byte for byte what a fresh render would have written; only the emulator's CPU time changes. This
-is what lets a benchmark keep thousands of emulated tasks in flight on a small machine (each 720p
-render costs 0.1-0.3 s of CPU), as long as it gives them equal parameters, seed included (without
-a ``seed`` in the request the emulator draws a random one per task, and nothing is shared).
+where the file system cannot link) instead of rendering it again. A client sees the pictures and
+sound a fresh render would give (the signed content credentials are shared too); only the CPU time
+changes. This is what lets a benchmark keep thousands of emulated tasks in flight on a small
+machine (each 720p render costs 0.1-0.3 s of CPU), as long as it gives them equal parameters,
+seed included (without a ``seed`` in the request the emulator draws a random one per task, and
+nothing is shared).
 
 The cache keeps the ``capacity`` most recently used plans, in ``<output dir>/.render-cache``.
 Two tasks with an equal plan whose renders start at the same moment may both render; the later

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 import time
@@ -18,7 +19,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from vidgate.emulator.app import create_emulator_app, emulator_state
+from vidgate.emulator.app import CONTROL_TOKEN_HEADER, create_emulator_app, emulator_state
 from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.faults import quiet_dropped_connections
 from vidgate.emulator.state import EmulatorState, ForcedOutcome
@@ -46,10 +47,18 @@ class EmulatorControl:
     client would use it: for an emulator in this process or in another one."""
 
     control_timeout: float = 10.0
+    #: Sent in ``X-Emulator-Token``; the emulator refuses control calls without it.
+    control_token: str | None = None
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 10.0, token: str | None = None) -> None:
         self._control_url = base_url
         self.control_timeout = timeout
+        self.control_token = token
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The header a control call carries (for a client other than this one)."""
+        return {CONTROL_TOKEN_HEADER: self.control_token} if self.control_token else {}
 
     @property
     def base_url(self) -> str:
@@ -57,7 +66,9 @@ class EmulatorControl:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         url = f"{self.base_url}/_emulator{path}"
-        response = httpx.request(method, url, json=body, timeout=self.control_timeout)
+        response = httpx.request(
+            method, url, json=body, headers=self.control_headers, timeout=self.control_timeout
+        )
         response.raise_for_status()
         return response.json()
 
@@ -101,9 +112,12 @@ class EmulatorServer(EmulatorControl):
         host: str = DEFAULT_HOST,
         port: int = 0,
         log_level: str = "warning",
+        control_token: str | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.app: FastAPI = create_emulator_app(self.config)
+        # One per process unless given: whoever drives the knobs gets it from this object.
+        self.control_token = control_token or secrets.token_urlsafe(24)
+        self.app: FastAPI = create_emulator_app(self.config, control_token=self.control_token)
         self.host = host
         self._requested_port = port
         self._log_level = log_level

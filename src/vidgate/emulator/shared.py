@@ -65,6 +65,7 @@ class SharedEmulator:
         self.home = home
         self.server: EmulatorServer | None = None  # set while this process runs the emulator
         self.base_url = ""
+        self.control_token: str | None = None  # the running emulator's, from emulator.json
         #: Called with the new URL when another process's takeover moved the emulator.
         self.on_moved: Callable[[str], None] | None = None
         self._owner_lock: IO[bytes] | None = None
@@ -105,7 +106,7 @@ class SharedEmulator:
         if self.server is not None:
             knobs = self.server.state.config.public()
         else:
-            knobs = EmulatorControl(self.base_url).get_config()
+            knobs = EmulatorControl(self.base_url, token=self.control_token).get_config()
         start = float(knobs["throttleSeconds"]) + float(knobs["pendingSeconds"])
         return start, start + float(knobs["taskSeconds"])
 
@@ -132,7 +133,9 @@ class SharedEmulator:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.close()
-                self.base_url = self._published()["url"]
+                published = self._published()
+                self.base_url = published["url"]
+                self.control_token = published.get("controlToken")
             else:
                 self._run(handle)
         return self.base_url != before
@@ -140,23 +143,31 @@ class SharedEmulator:
     def _run(self, lock: IO[bytes]) -> None:
         published = self._published(missing_ok=True)
         port = int(published.get("port", 0)) if published.get("dataDir") == str(self.home) else 0
+        # A takeover keeps the token too, so those who hold it keep driving the knobs.
+        token = published.get("controlToken") if port else None
         try:
-            server = EmulatorServer(self.config, port=port).start()
+            server = EmulatorServer(self.config, port=port, control_token=token).start()
         except ConfigurationError:
             if port == 0:
                 lock.close()
                 raise
             log.warning("emulator port %s is taken; the emulator moves to a new port", port)
-            server = EmulatorServer(self.config).start()
+            server = EmulatorServer(self.config, control_token=token).start()
         self.server, self._owner_lock, self.base_url = server, lock, server.base_url
+        self.control_token = server.control_token
         record = {
             "url": server.base_url,
+            "controlToken": server.control_token,
             "port": server.port,
             "pid": os.getpid(),
             "dataDir": str(self.home),
         }
         part = self.registry.with_suffix(".part")
-        part.write_text(json.dumps(record, indent=2) + "\n")
+        # It carries the control token: readable by this user only.
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(record, indent=2) + "\n")
+        os.chmod(part, 0o600)
         part.replace(self.registry)
         tasks = len(server.state.board)
         log.info(

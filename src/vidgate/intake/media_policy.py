@@ -51,7 +51,10 @@ from vidgate.requests.generation import GenerationRequest, MediaInput, validate_
 from vidgate.settings import Settings
 from vidgate.tenancy.uploads import UploadStore, facts_of_upload, upload_filename
 
-__all__ = ["MediaPolicy"]
+__all__ = [
+    "MediaPolicy",
+    "set_at",
+]
 
 _RESOLVE_SECONDS = 5.0
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

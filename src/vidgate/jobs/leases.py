@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import update
 
 from vidgate.clock import utcnow
-from vidgate.db.dialect import claim_due
+from vidgate.db.dialect import Lease, claim_due
 from vidgate.errors import NotFound
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES, Status
@@ -41,19 +41,12 @@ class JobLeases(JobTable):
         job gets ``lease_owner=worker_id``, ``lease_expires_at=now + lease_seconds`` and a new
         version. Two concurrent claimers never receive the same job.
         """
-        now = now or utcnow()
+        lease = Lease(worker_id, now or utcnow(), lease_seconds, limit)
+        active = [Job.status.in_(list(ACTIVE_STATUSES))]
         async with self._writing() as session:
-            return await claim_due(
-                session,
-                Job,
-                worker_id=worker_id,
-                now=now,
-                lease_seconds=lease_seconds,
-                limit=limit,
-                due_at=Job.next_run_at,
-                where=[Job.status.in_(list(ACTIVE_STATUSES))],
-                values={"version": Job.version + 1},
-            )
+            # A new version: the worker whose lease ran out loses its next compare-and-set.
+            bump = {"version": Job.version + 1}
+            return await claim_due(session, Job, Job.next_run_at, lease, where=active, values=bump)
 
     async def extend_leases(
         self,

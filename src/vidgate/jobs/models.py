@@ -89,6 +89,15 @@ class Job(Base):
     output_width: Mapped[int | None]
     output_height: Mapped[int | None]
     output_codec: Mapped[str | None] = mapped_column(String(32))
+    #: The output's sound track as probed (all None: no sound); migration 0007.
+    output_audio_codec: Mapped[str | None] = mapped_column(String(32))
+    output_audio_channels: Mapped[int | None]
+    output_audio_sample_rate: Mapped[int | None]
+    output_audio_seconds: Mapped[float | None] = mapped_column(Float)
+    #: A short animated WebP of the output (``GET /v1/generations/{id}/preview``).
+    preview_key: Mapped[str | None] = mapped_column(String(512))
+    #: The output's C2PA manifest as vidgate read it (:mod:`vidgate.media.provenance`).
+    provenance: Mapped[dict[str, Any] | None]
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The job this one continues (chained segments).
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

@@ -59,6 +59,9 @@ class FailureCode(StrEnum):
     TIMEOUT = "TIMEOUT"
     #: The provider refused the create (a 4xx: bad input, moderation before the task).
     PROVIDER_REFUSED = "PROVIDER_REFUSED"
+    #: The provider refused vidgate's own API key (401/403): nothing was created; the operator
+    #: must set a valid ``RUNWAYML_API_SECRET``.
+    PROVIDER_CREDENTIALS = "PROVIDER_CREDENTIALS"
     #: The task no longer exists upstream (deleted outside vidgate).
     TASK_VANISHED = "TASK_VANISHED"
     #: The task was cancelled upstream, outside vidgate.

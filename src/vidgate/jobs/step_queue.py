@@ -39,7 +39,13 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import ACTIVE_STATUSES
 from vidgate.jobs.store import JobStore, StaleJob
 
-__all__ = ["QUEUE", "StepQueue", "StepRunner", "libpq_url"]
+__all__ = [
+    "QUEUE",
+    "QueueTimings",
+    "StepQueue",
+    "StepRunner",
+    "libpq_url",
+]
 
 log = logging.getLogger("vidgate.jobs.step_queue")
 
@@ -161,8 +167,16 @@ class StepQueue:
 
     # --- working -----------------------------------------------------------------------------
 
-    async def run_worker(self, *, concurrency: int, name: str = "vidgate") -> None:
-        """Run steps until cancelled; a cancelled worker finishes the steps it has started."""
+    async def run_worker(
+        self, *, concurrency: int, name: str = "vidgate", runner: StepRunner | None = None
+    ) -> None:
+        """Run steps until cancelled; a cancelled worker finishes the steps it has started.
+
+        ``runner`` runs them (default: the one given at construction): a runtime makes its queue
+        before its pipeline, whose steps defer through the queue.
+        """
+        if runner is not None:
+            self.pipeline = runner
         recovering = asyncio.create_task(self._recover_forever())
         try:
             await self._run_steps(concurrency=concurrency, name=name)

@@ -86,6 +86,12 @@ class JobChanges(TypedDict, total=False):
     output_width: int | None
     output_height: int | None
     output_codec: str | None
+    output_audio_codec: str | None
+    output_audio_channels: int | None
+    output_audio_sample_rate: int | None
+    output_audio_seconds: float | None
+    preview_key: str | None
+    provenance: dict[str, Any] | None
     cancel_requested: bool
     parent_id: str | None
     segment_index: int | None

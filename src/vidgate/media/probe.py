@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
 import av
 import av.error
@@ -30,6 +30,7 @@ from vidgate.catalog import MediaKind, get_catalog
 from vidgate.errors import MediaRejected
 from vidgate.media.bounds import MediaLimits, check_image_header, check_stream_headers
 from vidgate.media.sniff import SNIFF_BYTES, sniff_mime
+from vidgate.media.stills import SIZED_TYPES, STILL_TYPES, probe_still
 
 __all__ = [
     "MediaInfo",
@@ -58,10 +59,10 @@ class MediaInfo:
     audio_codec: str | None = None
     frame_rate: float | None = None
     frame_count: int | None = None
+    audio_channels: int | None = None
+    audio_sample_rate: int | None = None
+    audio_duration_seconds: float | None = None
 
-
-# Still images Pillow reads the size of from the header alone.
-_STILL_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 # PyAV (FFmpeg demuxer) names, for files whose first bytes carry no signature.
 _FORMAT_MIME: Final = {
@@ -159,8 +160,18 @@ def probe_media(
     if not head:
         raise MediaRejected.single(field, "is empty")
     sniffed = sniff_mime(head)
-    if limits is not None and sniffed in _STILL_TYPES:
+    if limits is not None and sniffed in SIZED_TYPES:
         check_image_header(source, field=field, limits=limits)
+    if sniffed in STILL_TYPES:
+        still = probe_still(source, sniffed, field=field)
+        return MediaInfo(
+            kind=MediaKind.IMAGE,
+            container=still.container,
+            mime_type=sniffed,
+            width=still.width,
+            height=still.height,
+            video_codec=still.codec,
+        )
     with open_container(source, field=field) as container:
         video = _primary_video(container)
         audio = container.streams.audio[0] if container.streams.audio else None
@@ -214,7 +225,22 @@ def probe_media(
             audio_codec=audio.codec_context.name if audio is not None else None,
             frame_rate=float(rate) if rate and kind is MediaKind.VIDEO else None,
             frame_count=(scan.video_packets or None) if video is not None else None,
+            **_audio_facts(audio, scan),
         )
+
+
+def _audio_facts(audio: AudioStream | None, scan: _Scan) -> dict[str, Any]:
+    """Channels, sample rate and length of the sound track (its own length, not the file's)."""
+    if audio is None:
+        return {}
+    seconds: float | None = None
+    if audio.duration and audio.time_base is not None:
+        seconds = float(audio.duration * audio.time_base)
+    return {
+        "audio_channels": audio.codec_context.channels or None,
+        "audio_sample_rate": audio.codec_context.sample_rate or None,
+        "audio_duration_seconds": seconds or scan.audio_end_seconds or None,
+    }
 
 
 def _is_image(mime: str | None, container: InputContainer) -> bool:
@@ -233,6 +259,7 @@ class _Scan:
     audio_decoded: bool = False
     rotation: float = 0.0
     end_seconds: float = 0.0
+    audio_end_seconds: float = 0.0
 
     def problem(self, video: VideoStream | None, audio: AudioStream | None) -> str | None:
         if self.corrupt_packets:
@@ -263,9 +290,10 @@ def _scan_packets(
             continue
         if packet.is_corrupt:
             scan.corrupt_packets += 1
+        end = 0.0
         if packet.pts is not None and packet.time_base is not None:
-            end = (packet.pts + (packet.duration or 0)) * packet.time_base
-            scan.end_seconds = max(scan.end_seconds, float(end))
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            scan.end_seconds = max(scan.end_seconds, end)
         if video is not None and packet.stream_index == video.index:
             scan.video_packets += 1
             if not scan.video_decoded:
@@ -275,6 +303,7 @@ def _scan_packets(
                         scan.rotation = frame.rotation
         else:
             scan.audio_packets += 1
+            scan.audio_end_seconds = max(scan.audio_end_seconds, end)
             if not scan.audio_decoded and packet.decode():
                 scan.audio_decoded = True
     if video is not None and not scan.video_decoded:
@@ -351,7 +380,7 @@ def _decode_one(
     seek: bool,
 ) -> VideoFrame | None:
     head = _read_head(source)
-    if sniff_mime(head) in _STILL_TYPES:
+    if sniff_mime(head) in SIZED_TYPES:
         check_image_header(source, field=field, limits=limits)
     with open_container(source, field=field) as container:
         stream = _primary_video(container)

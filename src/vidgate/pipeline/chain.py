@@ -38,6 +38,7 @@ from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.stitch import join_videos, last_frame_png
 from vidgate.pipeline.context import StepContext, aware
+from vidgate.pipeline.output_extras import sign_joined
 from vidgate.pipeline.outputs import store_video
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
@@ -234,7 +235,7 @@ class ChainSteps:
         return await self.ctx.finish(
             job,
             Status.CANCELLED,
-            reason=f"cancelled by request after {done} of {plan.count} segments",
+            reason=f"cancelled by request after {done} of {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(final),
         )
 
@@ -247,7 +248,7 @@ class ChainSteps:
                 job,
                 expected_version=job.version,
                 status=Status.DOWNLOADING,
-                status_reason=f"joining {plan.count} segments",
+                status_reason=f"joining {plan.count} {_segments(plan.count)}",
                 progress=0.99,
             )
         keys = [s.output_key for s in segments]
@@ -272,9 +273,17 @@ class ChainSteps:
                     result = await asyncio.to_thread(
                         join_videos, paths, joined, target_seconds=plan.total_seconds
                     )
+                    # vidgate's own file: signed with the operator's certificate, or said unsigned.
+                    provenance = await asyncio.to_thread(
+                        sign_joined, joined, paths, model=plan.model, identity=self.ctx.signing
+                    )
                 with joined.open("rb") as handle:
                     columns = await store_video(
-                        self.ctx.storage, job.id, handle, length=joined.stat().st_size
+                        self.ctx.storage,
+                        job.id,
+                        handle,
+                        length=joined.stat().st_size,
+                        provenance=provenance,
                     )
             except MediaRejected as exc:
                 return await self.ctx.finish(
@@ -288,7 +297,7 @@ class ChainSteps:
         return await self.ctx.finish(
             job,
             Status.SUCCEEDED,
-            reason=f"joined {plan.count} segments",
+            reason=f"joined {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(segments),
             **columns,
         )
@@ -297,3 +306,7 @@ class ChainSteps:
 def _cost(children: Any) -> float | None:
     costs = [c.cost_credits for c in children if c.cost_credits is not None]
     return round(sum(costs), 6) if costs else None
+
+
+def _segments(count: int) -> str:
+    return "segment" if count == 1 else "segments"

@@ -17,6 +17,7 @@ from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.media.provenance import SigningIdentity
 from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider
 from vidgate.provider.limits import ProviderLimits
@@ -58,6 +59,8 @@ class StepContext:
     #: Called with a job id when a step makes another job due now (a chain's next segment, a
     #: segment to cancel), so that whoever runs steps picks it up at once.
     job_due: Callable[[str], Awaitable[None]] | None = None
+    #: The operator's C2PA identity, which signs joined chains (None: they stay unsigned).
+    signing: SigningIdentity | None = None
 
     def speed(self, model: str) -> str:
         """The catalog's speed class of ``model`` ("standard" for a model it does not list)."""

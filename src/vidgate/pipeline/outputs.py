@@ -14,6 +14,7 @@ from typing import Any
 
 from vidgate.errors import MediaRejected
 from vidgate.media.probe import MediaInfo, probe_media, save_poster
+from vidgate.pipeline.output_extras import audio_columns, store_extras
 from vidgate.storage import ByteSource, Storage, StoredObject
 
 __all__ = ["output_columns", "poster_key", "store_video", "video_key"]
@@ -30,10 +31,16 @@ def poster_key(job_id: str) -> str:
 
 
 async def store_video(
-    storage: Storage, job_id: str, body: ByteSource, *, length: int | None
+    storage: Storage,
+    job_id: str,
+    body: ByteSource,
+    *,
+    length: int | None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Copy ``body`` (a provider's output stream or an open local file) in as job ``job_id``'s
-    video, probe it, save its poster; the job's output columns.
+    video, byte for byte (never re-muxed: its content credentials stay valid), probe it, save its
+    poster and preview, read its provenance (unless ``provenance`` is given); the job's columns.
 
     Raises :class:`MediaRejected` (and keeps nothing) when the bytes are not a video.
     """
@@ -42,13 +49,15 @@ async def store_video(
     async with storage.local_copy(video) as path:
         info = await asyncio.to_thread(probe_media, path, field="output")
         image = io.BytesIO()
+        extras: dict[str, Any] = {}
         if info.kind == "video":
             await asyncio.to_thread(save_poster, path, image)
+            extras = await store_extras(storage, job_id, path, provenance=provenance)
     if info.kind != "video":
         await storage.delete(video)
         raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
     await storage.save_bytes(poster, image.getvalue(), content_type="image/jpeg")
-    return output_columns(stored, info, video_key=video, poster_key=poster)
+    return output_columns(stored, info, video_key=video, poster_key=poster) | extras
 
 
 def output_columns(
@@ -64,5 +73,6 @@ def output_columns(
         "output_width": info.width,
         "output_height": info.height,
         "output_codec": info.video_codec,
+        **audio_columns(info),
         "progress": 1.0,
     }

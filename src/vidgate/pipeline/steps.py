@@ -27,6 +27,7 @@ from vidgate.errors import (
     MediaRejected,
     NotFound,
     OutputExpired,
+    ProviderCredentialsRefused,
     ProviderRefused,
     SubmissionUncertain,
     TransientFault,
@@ -160,6 +161,19 @@ class JobSteps:
             )
         except SubmissionUncertain as exc:
             return await self._uncertain(job, str(exc))
+        except ProviderCredentialsRefused as exc:
+            # Refused before any task was made; the operator, not a retry, must fix it.
+            log.error("job %s: %s", job.id, exc)
+            await self.ctx.store.finish_attempt(
+                job.id,
+                job.attempt,
+                status=Status.FAILED,
+                failure_code=FailureCode.PROVIDER_CREDENTIALS,
+                failure_message=str(exc),
+            )
+            return await self.ctx.finish(
+                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.PROVIDER_CREDENTIALS
+            )
         except (ProviderRefused, ValidationFailed, MediaRejected) as exc:
             await self.ctx.store.finish_attempt(
                 job.id,
@@ -255,6 +269,8 @@ class JobSteps:
             return await self.ctx.store.release(
                 job, now + timedelta(seconds=delay), status_reason=f"provider unavailable: {exc}"
             )
+        except ProviderCredentialsRefused as exc:
+            return await self._key_refused(job, now, exc)
         except NotFound as exc:
             self.ctx.cadence.forget(task_id)
             return await self.ctx.finish(
@@ -265,6 +281,16 @@ class JobSteps:
                 failure_code=FailureCode.TASK_VANISHED,
             )
         return await self._apply(job, task, now)
+
+    async def _key_refused(self, job: Job, now: datetime, exc: Exception) -> Job:
+        # The task exists upstream (paid for): keep the job and look again, so that a restart
+        # with a valid key finds it where it stands.
+        log.error("job %s: %s", job.id, exc)
+        return await self.ctx.store.release(
+            job,
+            now + timedelta(seconds=self.ctx.cadence.max_seconds),
+            status_reason=f"waiting for a valid API key: {exc}",
+        )
 
     async def _apply(self, job: Job, task: TaskSnapshot, now: datetime) -> Job:
         # Counted from the provider's createdAt when plausible; readings and the end are learned
@@ -392,6 +418,8 @@ class JobSteps:
                 log.warning("job %s: download attempt %d failed: %s", job.id, attempt, exc)
                 task = None
                 await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
+            except ProviderCredentialsRefused as exc:
+                return await self._key_refused(job, self.ctx.clock(), exc)
             except NotFound:
                 break
         return await self.ctx.finish(

@@ -18,6 +18,7 @@ import uuid
 
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import StaleJob
+from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.pipeline.steps import Pipeline
 from vidgate.settings import DEFAULTS
 
@@ -44,30 +45,26 @@ class Worker:
         # A claim lasts this long unless the heartbeat renews it; then a dead worker's jobs are
         # claimable again.
         lease_seconds: float = DEFAULTS.lease_seconds,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.worker_id = worker_id or default_worker_id()
         self._slots = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
         self._running: dict[asyncio.Task[None], str] = {}
-        self._wake = asyncio.Event()
+        #: Set when a job is stored or made due in this process (the runtime shares it).
+        self.wakeup = wakeup or Wakeup()
         self._idle = idle_seconds
         self.lease_seconds = lease_seconds
 
     def wake(self) -> None:
         """Look for due jobs now (a new job was submitted)."""
-        self._wake.set()
+        self.wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         try:
-            while not stop.is_set():
-                claimed = await self.run_once()
-                if not claimed:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._idle):
-                            await self._wake.wait()
-                    self._wake.clear()
+            await run_rounds(self.run_once, stop=stop, wakeup=self.wakeup, idle_seconds=self._idle)
             await self.drain()
         finally:
             heartbeat.cancel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +24,7 @@ __all__ = [
     "Provider",
     "TaskSnapshot",
     "TaskStatus",
+    "UsedCredits",
 ]
 
 
@@ -85,6 +86,15 @@ class Organization:
     models: dict[str, ModelLimits] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class UsedCredits:
+    """Credits the provider charged for one model on one UTC day (refunds already deducted)."""
+
+    day: date
+    model: str
+    credits: float
+
+
 class OutputBody(Protocol):
     """An output's bytes, read blocking (on a worker thread) into the caller's buffer."""
 
@@ -118,6 +128,10 @@ class Provider(Protocol):
         ...
 
     async def organization(self) -> Organization: ...
+
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        """The provider's credit usage by day and model for days in ``[start, before)``."""
+        ...
 
     def open_output(self, url: str) -> AbstractAsyncContextManager[OutputBody]:
         """An output URL's response, its body still unread; ``OutputExpired`` when the signed

@@ -34,7 +34,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -48,9 +48,22 @@ from vidgate.clock import utcnow
 from vidgate.db.base import Base
 from vidgate.db.dialect import for_update, insert_or_ignore
 from vidgate.db.engine import Transactions
-from vidgate.errors import NotFound, ProviderRefused, ProviderUnavailable, SubmissionUncertain
+from vidgate.errors import (
+    NotFound,
+    ProviderCredentialsRefused,
+    ProviderRefused,
+    ProviderUnavailable,
+    SubmissionUncertain,
+)
 from vidgate.jobs.models import NO_OWNER, Job
-from vidgate.provider.base import CreatedTask, Organization, OutputBody, Provider, TaskSnapshot
+from vidgate.provider.base import (
+    CreatedTask,
+    Organization,
+    OutputBody,
+    Provider,
+    TaskSnapshot,
+    UsedCredits,
+)
 from vidgate.requests.generation import GenerationRequest
 from vidgate.settings import Settings
 
@@ -76,7 +89,9 @@ CACHE_SECONDS = 1.0
 _WRITE_EVERY = timedelta(seconds=1.0)
 _ERROR_CHARS = 500
 
-Outcome = Literal["success", "failure"]
+Outcome = Literal["success", "failure", "key_refused"]
+# Starts the stored ``last_error`` of a circuit opened by a refused API key (no column of its own).
+KEY_REFUSED = "provider_credentials"
 
 
 class CircuitState(StrEnum):
@@ -146,6 +161,23 @@ class Circuit:
             retry_at=probe_at,
             last_error=error,
         )
+
+    def after_key_refused(self, now: datetime, policy: CircuitPolicy, *, error: str) -> Circuit:
+        """The circuit once the provider refused our API key: open, whatever came before."""
+        probe_at = now + timedelta(seconds=policy.probe_seconds)
+        return Circuit(
+            state=CircuitState.OPEN,
+            failures=self.failures + 1,
+            streak_started_at=self.streak_started_at or now,
+            opened_at=self.opened_at if self.state is CircuitState.OPEN else now,
+            retry_at=max(self.retry_at or probe_at, probe_at),
+            last_error=error[:_ERROR_CHARS],
+        )
+
+    @property
+    def key_refused(self) -> bool:
+        """True when the last failure was the provider refusing our API key."""
+        return (self.last_error or "").startswith(KEY_REFUSED)
 
     def after_success(self) -> Circuit:
         """Any answer closes the circuit and forgets the failures."""
@@ -225,6 +257,8 @@ class ProviderStatus:
     failures: int
     #: Seconds until the next probe is due; 0 unless ``state`` is ``open``.
     retry_after: float
+    #: The provider refused vidgate's API key (the last failure was a 401/403).
+    key_refused: bool = False
 
     @property
     def down(self) -> bool:
@@ -238,7 +272,9 @@ def outcome_of(exc: BaseException | None) -> Outcome | None:
         return "success"  # it answered, if only to say no
     if isinstance(exc, ProviderUnavailable | SubmissionUncertain):
         return "failure"
-    return None  # a 429, an expired output URL, a refused key: nothing about being up
+    if isinstance(exc, ProviderCredentialsRefused):
+        return "key_refused"
+    return None  # a 429, an expired output URL: nothing about being up
 
 
 class ProviderHealth:
@@ -304,6 +340,7 @@ class ProviderHealth:
             state=circuit.state_at(now),
             failures=circuit.failures,
             retry_after=circuit.seconds_to_probe(now),
+            key_refused=circuit.key_refused,
         )
 
     # --- refusing ----------------------------------------------------------------------------
@@ -337,8 +374,15 @@ class ProviderHealth:
         async with self._reading() as session:
             return await session.scalar(stmt) is not None
 
-    def _unavailable(self, circuit: Circuit, now: datetime, work: str) -> ProviderUnavailable:
+    def _unavailable(
+        self, circuit: Circuit, now: datetime, work: str
+    ) -> ProviderUnavailable | ProviderCredentialsRefused:
         seconds = circuit.seconds_to_probe(now)
+        if circuit.key_refused:
+            return ProviderCredentialsRefused(
+                f"the video provider refuses vidgate's API key; {work} are refused until the "
+                "operator sets a valid RUNWAYML_API_SECRET"
+            )
         return ProviderUnavailable(
             f"the video provider is unavailable ({circuit.failures} calls to it failed in a row); "
             f"{work} are refused until it is tried again in {math.ceil(seconds)} s",
@@ -355,6 +399,12 @@ class ProviderHealth:
         elif outcome == "failure":
             assert isinstance(exc, Exception)
             await self.record_failure(exc)
+        elif outcome == "key_refused":
+            # Every call would be refused alike: open the circuit at once, not after a streak.
+            now, error = self.clock(), f"{KEY_REFUSED}: {exc}"
+            await self._change(
+                lambda circuit: circuit.after_key_refused(now, self.policy, error=error)
+            )
 
     async def record_success(self) -> None:
         await self._change(lambda circuit: circuit.after_success())
@@ -413,6 +463,8 @@ class ProviderHealth:
         self._log_transition(before, after, now)
 
     def _log_transition(self, before: Circuit, after: Circuit, now: datetime) -> None:
+        if after.key_refused:
+            return  # said once, plainly, by whoever met the refusal
         if before.state is CircuitState.CLOSED and after.state is CircuitState.OPEN:
             log.warning(
                 "provider %s is down: %d calls failed in a row (last: %s); new work is refused "
@@ -465,6 +517,9 @@ class MonitoredProvider:
 
     async def organization(self) -> Organization:
         return await self._watch(self.provider.organization())
+
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        return await self._watch(self.provider.usage(start, before))
 
     @contextlib.asynccontextmanager
     async def open_output(self, url: str) -> AsyncIterator[OutputBody]:

@@ -12,7 +12,7 @@ import email.utils
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,9 +21,9 @@ import runwayml
 import stamina
 
 from vidgate.errors import (
-    ConfigurationError,
     NotFound,
     OutputExpired,
+    ProviderCredentialsRefused,
     ProviderRefused,
     ProviderUnavailable,
     RateLimited,
@@ -37,6 +37,7 @@ from vidgate.provider.base import (
     Organization,
     TaskSnapshot,
     TaskStatus,
+    UsedCredits,
 )
 from vidgate.provider.output_reader import OutputBody, OutputReader
 from vidgate.requests.generation import GenerationRequest
@@ -156,6 +157,27 @@ class RunwayProvider:
         }
         return Organization(credit_balance=_number(data.get("creditBalance")), models=models)
 
+    async def usage(self, start: date, before: date) -> list[UsedCredits]:
+        async def get() -> httpx.Response:
+            try:
+                raw = await self.client.organization.with_raw_response.retrieve_usage(
+                    start_date=start.isoformat(), before_date=before.isoformat()
+                )
+            except runwayml.APIError as exc:
+                raise _translate(exc) from exc
+            return raw.http_response
+
+        data = _json(await self._retrying(get))
+        return [
+            UsedCredits(
+                day=date.fromisoformat(str(result["date"])),
+                model=str(used["model"]),
+                credits=_number(used.get("amount")) or 0.0,
+            )
+            for result in data.get("results") or []
+            for used in result.get("usedCredits") or []
+        ]
+
     def open_output(self, url: str) -> AbstractAsyncContextManager[OutputBody]:
         return self._outputs.open(url)
 
@@ -201,7 +223,11 @@ def _translate(exc: runwayml.APIError, *, creating: bool = False) -> VidgateErro
     if status == 404:
         return NotFound(message)
     if status in (401, 403):
-        return ConfigurationError(f"Runway refused the API key ({status}): {message}")
+        # Wrong or revoked: final, and the operator's to fix (never a start-up-only error).
+        return ProviderCredentialsRefused(
+            f"Runway refused vidgate's API key ({status}: {message}); "
+            "set a valid RUNWAYML_API_SECRET and restart"
+        )
     return ProviderRefused(f"provider refused the request ({status}): {message}")
 
 

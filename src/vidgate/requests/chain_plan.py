@@ -13,7 +13,7 @@ Wire body::
     {"model": "gen4.5", "promptText": "...", "duration": 30, "ratio": "1280:720",
      "promptImage": "runway://..." (optional), "promptTexts": ["...", ...] (instead of promptText),
      "segmentDurations": [10, 10, 10] (optional: the plan, chosen by vidgate when absent),
-     "seed": 7, "contentModeration": {...} (optional, passed to every segment)}
+     "seed": 7, "contentModeration": {...}, "audio": true (optional, passed to every segment)}
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ CHAIN_MAX_SECONDS = 300
 # Stands in for the previous segment's last frame while later segments are validated.
 _FRAME_PLACEHOLDER = "runway://chain-previous-frame"
 # Fields every segment receives unchanged, when its endpoint takes them.
-_PASSED_ON = ("seed", "contentModeration")
+_PASSED_ON = ("seed", "contentModeration", "audio")
 _FIELDS = (
     "model",
     "promptText",
@@ -68,7 +68,7 @@ class ChainPlan:
     prompts: tuple[Any, ...]
     ratio: str | None
     first_image: str | None
-    #: Fields passed to every segment as they are (seed, contentModeration).
+    #: Fields passed to every segment as they are (seed, contentModeration, audio).
     passed_on: Mapping[str, Any]
     #: The stored wire body of the chain (the plan included, as ``segmentDurations``).
     body: Mapping[str, Any]

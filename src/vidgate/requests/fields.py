@@ -140,7 +140,10 @@ class FieldChecker:
         elif ok and spec.min is not None and spec.max is not None:
             ok = spec.min <= value <= spec.max
         if not ok:
-            self.problem(path, f"{self.model.id} accepts {durations(spec)}, got {value!r}")
+            accepts = f"{self.model.id} accepts {durations(spec)}"
+            if is_number(value) and not float(value).is_integer():
+                accepts = f"must be a whole number of seconds ({accepts})"
+            self.problem(path, f"{accepts}, got {value!r}")
 
     def _check_integer(self, path: str, value: Any, spec: FieldSpec) -> None:
         if not isinstance(value, int) or isinstance(value, bool):

@@ -46,6 +46,16 @@ class GenerationRequest:
         return duration_spec.default if duration_spec else None
 
     @property
+    def with_audio(self) -> bool:
+        """Whether the output has sound: the request's ``audio``, else the model's stated default
+        (off where the model takes no ``audio`` or the SDK states no default)."""
+        value = self.body.get("audio")
+        if isinstance(value, bool):
+            return value
+        audio_spec = self.spec.fields.get("audio") if self.spec else None
+        return audio_spec is not None and audio_spec.default is True
+
+    @property
     def ratio(self) -> str | None:
         value = self.body.get("ratio")
         return value if isinstance(value, str) else None

@@ -4,6 +4,10 @@ One rule, shared by budgets (:mod:`vidgate.tenancy.budgets`) and ``GET /v1/usage
 
 - an active job *reserves* its estimate: vidgate's catalog estimate when it is accepted, the
   provider's own once the upstream task exists;
+- a job whose create may or may not have reached the provider (failed ``SUBMISSION_UNCERTAIN``:
+  the answer was lost, the task may run and be billed) keeps its estimate *reserved* until it is
+  reconciled with the provider's usage report (:mod:`vidgate.tenancy.reconcile`), which settles
+  its cost: the estimate if the provider charged it, else 0;
 - a finished job has *spent* its actual cost, ``cost.credits`` of its task (0 when the provider
   refunded it in full: failed and cancelled tasks usually are); a succeeded job whose provider
   reported no cost counts its estimate, a job that never reached the provider counts 0;
@@ -25,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidgate.db.dialect import utc_day
 from vidgate.jobs.models import Job
-from vidgate.jobs.status import ACTIVE_STATUSES, Status
+from vidgate.jobs.status import ACTIVE_STATUSES, FailureCode, Status
 
 __all__ = [
     "Spend",
@@ -35,10 +39,20 @@ __all__ = [
     "reserved_credits",
     "spent_credits",
     "sum_spend",
+    "unsettled_uncertain",
     "usage_by_day",
 ]
 
 _ZERO = literal(0.0)
+
+
+def unsettled_uncertain() -> ColumnElement[bool]:
+    """SQL: the job failed ``SUBMISSION_UNCERTAIN`` and is not reconciled yet (no cost)."""
+    return (
+        (Job.status == Status.FAILED)
+        & (Job.failure_code == FailureCode.SUBMISSION_UNCERTAIN)
+        & Job.cost_credits.is_(None)
+    )
 
 
 def spent_credits() -> ColumnElement[float]:
@@ -51,12 +65,14 @@ def spent_credits() -> ColumnElement[float]:
 
 
 def reserved_credits() -> ColumnElement[float]:
-    """SQL: the credits an active job holds in reserve (0 once it has finished)."""
+    """SQL: the credits an active job holds in reserve (0 once it has finished), and an
+    unreconciled uncertain submission its estimate."""
     return case(
         (
             Job.status.in_(list(ACTIVE_STATUSES)),
             func.coalesce(Job.cost_credits, Job.estimated_credits, 0),
         ),
+        (unsettled_uncertain(), func.coalesce(Job.estimated_credits, 0)),
         else_=_ZERO,
     )
 

@@ -13,7 +13,6 @@ a refused connection is retried on the :class:`~vidgate.webhooks.schedule.RetryS
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import httpx
 from vidgate.clock import utcnow
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import NO_OWNER
+from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.media.guarded_fetch import guarded_client
 from vidgate.media.url_check import check_https_url
 from vidgate.settings import Settings
@@ -91,7 +91,7 @@ class WebhookDispatcher:
         self.worker_id = worker_id or f"webhooks-{socket.gethostname()}-{os.getpid()}"
         self.concurrency = concurrency
         self.lease_seconds = delivery_lease_seconds(timeout_seconds)
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
 
     @classmethod
     def from_settings(
@@ -129,18 +129,15 @@ class WebhookDispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            while not stop.is_set():
-                try:
-                    busy = await self.run_once()
-                except Exception:
-                    # A database hiccup must not end webhooks for the life of the process.
-                    log.exception("webhook round failed; trying again")
-                    busy = 0
-                if not busy:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self.poll_seconds):
-                            await self._wake.wait()
-                    self._wake.clear()
+            # A database hiccup (logged) must not end webhooks for the life of the process.
+            await run_rounds(
+                self.run_once,
+                stop=stop,
+                wakeup=self._wake,
+                idle_seconds=self.poll_seconds,
+                log=log,
+                name="webhook round",
+            )
         finally:
             await self.client.aclose()
 

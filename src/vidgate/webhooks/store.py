@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
-from vidgate.db.dialect import claim_due, for_update
+from vidgate.db.dialect import Lease, claim_due, for_update
 from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
@@ -243,17 +243,11 @@ class WebhookStore:
 
         Two concurrent claimers never receive the same delivery while its lease lasts.
         """
-        now = now or utcnow()
+        lease = Lease(worker_id, now or utcnow(), lease_seconds, limit)
+        pending = [WebhookDelivery.status == DeliveryStatus.PENDING]
         async with self._writing() as session:
             return await claim_due(
-                session,
-                WebhookDelivery,
-                worker_id=worker_id,
-                now=now,
-                lease_seconds=lease_seconds,
-                limit=limit,
-                due_at=WebhookDelivery.next_attempt_at,
-                where=[WebhookDelivery.status == DeliveryStatus.PENDING],
+                session, WebhookDelivery, WebhookDelivery.next_attempt_at, lease, where=pending
             )
 
     async def signing_secret(self, owner: str) -> str | None:

@@ -9,7 +9,7 @@ const { default: RunwayML, toFile, TaskFailedError } = await import(sdkUrl);
 const control = async (body) => {
   const response = await fetch(`${baseURL}/_emulator/config`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-emulator-token': process.env.EMULATOR_CONTROL_TOKEN },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`control failed: ${response.status}`);

@@ -17,11 +17,13 @@ from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.job_files import binary_content, serve_job_file
 from vidgate.api.schemas import (
     GenerationIn,
+    JobAudio,
     JobFailure,
     JobLinks,
     JobList,
     JobOut,
     JobOutput,
+    JobProvenance,
 )
 from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
@@ -65,6 +67,15 @@ def job_out(job: Job) -> JobOut:
             width=job.output_width,
             height=job.output_height,
             codec=job.output_codec,
+            audio=JobAudio(
+                codec=job.output_audio_codec,
+                channels=job.output_audio_channels,
+                sample_rate=job.output_audio_sample_rate,
+                duration_seconds=job.output_audio_seconds,
+            )
+            if job.output_audio_codec
+            else None,
+            provenance=JobProvenance(**job.provenance) if job.provenance else None,
         )
     return JobOut(
         id=job.id,
@@ -88,6 +99,7 @@ def job_out(job: Job) -> JobOut:
             self_=base,
             video=f"{base}/video" if done else None,
             poster=f"{base}/poster" if done and job.poster_key else None,
+            preview=f"{base}/preview" if done and job.preview_key else None,
         ),
     )
 

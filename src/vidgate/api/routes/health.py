@@ -69,6 +69,9 @@ async def readyz(ctx: ContextDep) -> ReadyOut:
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         raise TransientFault(f"the database is not reachable: {type(exc).__name__}") from exc
     provider = await ctx.runtime.provider_health.status()
+    if provider.key_refused:
+        # Not a passing outage: the operator must set a valid RUNWAYML_API_SECRET.
+        return ReadyOut(status="degraded", provider="credentials_refused")
     return ReadyOut(
         status="degraded" if provider.down else "ready",
         provider=_PROVIDER_READINESS[provider.state],
@@ -90,4 +93,5 @@ async def readyz(ctx: ContextDep) -> ReadyOut:
 async def metrics(ctx: ContextDep) -> Response:
     await ctx.metrics.refresh(ctx.runtime.store)
     ctx.metrics.show_provider(await ctx.runtime.provider_health.status())
+    ctx.metrics.show_reconciliation(await ctx.runtime.usage.current())
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)

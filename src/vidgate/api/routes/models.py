@@ -12,6 +12,7 @@ from vidgate.api.schemas import (
     EstimateIn,
     EstimateOut,
     FieldOut,
+    GenerationEndpoint,
     ModelList,
     ModelOut,
     RecommendIn,
@@ -19,6 +20,7 @@ from vidgate.api.schemas import (
 )
 from vidgate.catalog import CostEstimate, EndpointSpec, FieldSpec, Model
 from vidgate.errors import NotFound, ValidationFailed
+from vidgate.requests.pricing import price_request
 
 __all__ = ["model_out", "router"]
 
@@ -104,10 +106,18 @@ async def get_model(model_id: str, ctx: ContextDep, _caller: CallerDep) -> Model
     summary="Estimate the credits of a generation",
 )
 async def estimate(body: EstimateIn, ctx: ContextDep, _caller: CallerDep) -> EstimateOut:
+    """`{model, duration?}`: the model's price for that long. With `endpoint` (or any other field
+    of a generation): the whole body, checked as `POST /v1/generations` checks it (a 422 names
+    each bad field; a missing prompt or input does not count) and priced as the job reserves."""
+    catalog = ctx.runtime.catalog
+    if body.endpoint is not None or body.model_extra:
+        raw: dict[str, Any] = {"model": body.model, **(body.model_extra or {})}
+        if body.duration is not None:
+            raw["duration"] = int(body.duration) if body.duration.is_integer() else body.duration
+        endpoint = (body.endpoint or GenerationEndpoint.TEXT_TO_VIDEO).value
+        return _estimate_out(price_request(endpoint, raw, catalog=catalog, inputs_optional=True))
     try:
-        result = ctx.runtime.catalog.estimate_cost(
-            body.model, duration=body.duration, endpoint=body.endpoint
-        )
+        result = catalog.estimate_cost(body.model, duration=body.duration)
     except NotFound as exc:
         raise ValidationFailed.single("model", str(exc)) from exc
     return _estimate_out(result)

@@ -4,6 +4,8 @@ A key sees its own jobs and budget. Without auth (a loopback server with no keys
 the operator and sees every key's jobs. The organization part (credit balance, tier limits and
 today's generations per model) is vidgate's cached read of the provider's ``GET /v1/organization``,
 at most a minute old (``VIDGATE_PROVIDER_LIMITS_REFRESH_SECONDS``).
+Credits the provider's usage report shows that no job accounts for come from
+:mod:`vidgate.tenancy.reconcile` (which also settles uncertain submissions, reserved until then).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vidgate.api.schemas import (
     UsagePeriodOut,
     UsageRowOut,
     UsageTierOut,
+    UsageUnaccountedOut,
 )
 from vidgate.clock import utcnow
 from vidgate.errors import ValidationFailed
@@ -110,6 +113,12 @@ async def get_usage(
             },
             read_at=read_at,
         )
+    reconciliation = await runtime.usage.current()
+    unaccounted = [
+        UsageUnaccountedOut(day=u.day, model=u.model, credits=u.credits)
+        for u in reconciliation.unaccounted
+        if first <= u.day <= last
+    ]
     return UsageOut(
         from_=first,
         to=last,
@@ -119,4 +128,6 @@ async def get_usage(
         data=data,
         budget=budget,
         organization=organization,
+        unaccounted_credits=sum(u.credits for u in unaccounted),
+        unaccounted=unaccounted,
     )

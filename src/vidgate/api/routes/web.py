@@ -1,13 +1,16 @@
-"""The web page at ``/``: plain HTML, CSS and JS shipped in the package (``vidgate/api/web``).
+"""The web page at ``/`` and the API docs at ``/docs``, both served from files in the package.
 
-No build step and nothing from a CDN: the page talks to the same ``/v1`` API as any client, with
-the same API key rules (it asks for a key when the server wants one). The files are served with
-a Content-Security-Policy that allows only this origin.
+No build step and nothing from a CDN: the page (``vidgate/api/web``: HTML, CSS and ES modules)
+talks to the same ``/v1`` API as any client, with the same API key rules (it asks for a key when
+the server wants one). ``/docs`` is Swagger UI from the files the ``fastapi-offline`` package
+ships, so it works without internet. Everything is served with a Content-Security-Policy that
+allows only this origin.
 """
 
 from __future__ import annotations
 
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Final
 
 from fastapi import APIRouter, Response
@@ -18,11 +21,26 @@ __all__ = ["CONTENT_SECURITY_POLICY", "WEB_FILES", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-#: The page's files and their content types; nothing else is served from the package.
+_TYPES: Final = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+_WEB: Final = resources.files("vidgate.api").joinpath("web")
+
+#: The page's files (name -> content type); nothing else is served from the package.
 WEB_FILES: Final = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
+    entry.name: _TYPES[suffix]
+    for entry in _WEB.iterdir()
+    if (suffix := "." + entry.name.rsplit(".", 1)[-1]) in _TYPES
+}
+
+# Swagger UI's files, as the fastapi-offline package ships them.
+_SWAGGER_FILES: Final = {
+    "swagger-ui-bundle.js": _TYPES[".js"],
+    "swagger-ui.css": _TYPES[".css"],
+    "favicon.png": _TYPES[".png"],
 }
 
 CONTENT_SECURITY_POLICY: Final = (
@@ -30,23 +48,32 @@ CONTENT_SECURITY_POLICY: Final = (
     "img-src 'self' blob: data:; media-src 'self' blob:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+# Swagger UI sets inline styles and shows data: images; still nothing from elsewhere.
+_DOCS_POLICY: Final = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+
+
+def _serve(
+    source: Traversable, content_type: str, policy: str = CONTENT_SECURITY_POLICY
+) -> Response:
+    return Response(
+        source.read_bytes(),
+        media_type=content_type,
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def _file(name: str) -> Response:
     content_type = WEB_FILES.get(name)
     if content_type is None:
         raise NotFound(f"no file {name} in the web page")
-    body = resources.files("vidgate.api").joinpath("web", name).read_bytes()
-    return Response(
-        body,
-        media_type=content_type,
-        headers={
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    return _serve(_WEB.joinpath(name), content_type)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
@@ -57,5 +84,21 @@ async def index() -> Response:
 
 @router.api_route("/web/{name}", methods=["GET", "HEAD"])
 async def web_file(name: str) -> Response:
-    """The page's script and style sheet."""
+    """The page's modules and style sheet."""
     return _file(name)
+
+
+@router.api_route("/docs", methods=["GET", "HEAD"])
+async def docs() -> Response:
+    """Swagger UI on /openapi.json, from bundled files."""
+    return _serve(_WEB.joinpath("docs.html"), _TYPES[".html"], _DOCS_POLICY)
+
+
+@router.api_route("/docs/assets/{name}", methods=["GET", "HEAD"])
+async def docs_asset(name: str) -> Response:
+    """Swagger UI's script, style sheet and icon."""
+    content_type = _SWAGGER_FILES.get(name)
+    if content_type is None:
+        raise NotFound(f"no file {name} in the API docs")
+    source = resources.files("fastapi_offline").joinpath("static", name)
+    return _serve(source, content_type, _DOCS_POLICY)

@@ -29,6 +29,7 @@ __all__ = [
     "WebhookSecretOut",
     "WebhookSettingsIn",
     "WebhookSettingsOut",
+    "delivery_out",
     "job_payload",
     "router",
 ]

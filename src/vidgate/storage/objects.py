@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from typing import TYPE_CHECKING, Any
 
 import obstore
 from obstore.exceptions import (
@@ -36,48 +32,26 @@ from obstore.exceptions import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
-from obstore.store import LocalStore, MemoryStore, ObjectStore
-from obstore.store import from_url as store_from_url
+from obstore.store import ObjectStore
 
 from vidgate.clock import utcnow
 from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, TransientFault
+from vidgate.storage.copying import COPY_BUFFER, ByteSource, chunks_of, copy_threads
+from vidgate.storage.orphans import cleanup_local
+from vidgate.storage.stores import open_store
 
 if TYPE_CHECKING:
     from obstore import GetOptions, GetResult
 
-__all__ = ["ORPHAN_AGE", "TEMP_PREFIX", "ByteSource", "Storage", "StoredObject", "remove_orphans"]
+__all__ = ["TEMP_PREFIX", "Storage", "StoredObject"]
 
 #: Where objects are written before they are whole; reserved, never a final key.
 TEMP_PREFIX = "tmp/"
-#: A temporary file untouched this long has no live writer (a stalled upload ends after the body
-#: idle timeout, a download after its read timeout): it is a leftover of a killed process.
-ORPHAN_AGE = timedelta(minutes=10)
 _MIB = 1024 * 1024
 # S3's smallest multipart part (except the last one): the least memory a cloud upload can use.
 _CLOUD_PART_SIZE = 5 * _MIB
 # A local file has no minimum part; small parts keep memory low.
 _LOCAL_PART_SIZE = 1 * _MIB
-_CLOUD_SCHEMES = frozenset({"s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl"})
-# obstore takes these as HTTP client options, not store configuration.
-_CLIENT_OPTIONS = frozenset(
-    {
-        "allow_http",
-        "allow_invalid_certificates",
-        "connect_timeout",
-        "default_content_type",
-        "default_headers",
-        "pool_idle_timeout",
-        "pool_max_idle_per_host",
-        "proxy_url",
-        "proxy_ca_certificate",
-        "proxy_excludes",
-        "randomize_addresses",
-        "read_timeout",
-        "root_certificate",
-        "timeout",
-        "user_agent",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -130,41 +104,8 @@ class Storage:
         ``options`` are obstore settings (``aws_endpoint``, ``aws_region``, ``allow_http``...).
         A bad URL or option raises :class:`~vidgate.errors.ConfigurationError`.
         """
-        scheme = urlsplit(url).scheme.lower()
-        tuning: dict[str, Any] = {"part_size": part_size, "max_concurrency": max_concurrency}
-        if scheme in ("file", ""):
-            # A bare path is a local directory too.
-            path = url2pathname(urlsplit(url).path) if scheme else url
-            root = Path(path).expanduser().resolve()
-            try:
-                store = LocalStore(root, mkdir=True, automatic_cleanup=True)
-            except OSError as exc:
-                raise ConfigurationError(f"storage directory {root}: {exc}") from exc
-            return cls(store, url=url, root=root, **tuning)
-        if scheme == "memory":
-            return cls(MemoryStore(), url=url, **tuning)
-        if scheme not in _CLOUD_SCHEMES:
-            raise ConfigurationError(
-                f"unsupported storage URL {url!r}: use file://, s3://, gs:// or az://"
-            )
-        config: dict[str, Any] = {}
-        client: dict[str, Any] = {}
-        for name, value in (options or {}).items():
-            bare = name.lower().split("_", 1)[-1]
-            if name.lower() in _CLIENT_OPTIONS or bare in _CLIENT_OPTIONS:
-                client[name.lower() if name.lower() in _CLIENT_OPTIONS else bare] = value
-            else:
-                config[name.lower()] = value
-        try:
-            cloud = store_from_url(url, client_options=client or None, **config)  # type: ignore[arg-type]
-        except Exception as exc:
-            raise ConfigurationError(f"storage URL {url!r}: {exc}") from exc
-        except BaseException as exc:
-            # obstore panics (a BaseException) on an option it does not know.
-            if type(exc).__name__ != "PanicException":
-                raise
-            raise ConfigurationError(f"storage URL {url!r}: {exc}") from None
-        return cls(cloud, url=url, **tuning)
+        store, root = open_store(url, options)
+        return cls(store, url=url, root=root, part_size=part_size, max_concurrency=max_concurrency)
 
     @property
     def url(self) -> str:
@@ -248,14 +189,14 @@ class Storage:
         ``length`` (if known) only sizes the buffer. Errors from ``source`` come out unchanged.
         """
         _check_key(key)
-        buffer_size = max(1, min(_COPY_BUFFER, length)) if length is not None else _COPY_BUFFER
+        buffer_size = max(1, min(COPY_BUFFER, length)) if length is not None else COPY_BUFFER
         loop = asyncio.get_running_loop()
         if self._root is None:
             return await self.save_stream(
-                key, _chunks(source, buffer_size), content_type=content_type
+                key, chunks_of(source, buffer_size), content_type=content_type
             )
         return await loop.run_in_executor(
-            _copy_threads(), self._copy_local, self._root, key, source, buffer_size
+            copy_threads(), self._copy_local, self._root, key, source, buffer_size
         )
 
     def _copy_local(
@@ -312,7 +253,7 @@ class Storage:
         """Remove temporary objects left by saves older than ``older_than``; returns how many."""
         cutoff = (now or utcnow()) - older_than
         if self._root is not None:
-            return await asyncio.to_thread(_cleanup_local, self._root / TEMP_PREFIX, cutoff)
+            return await asyncio.to_thread(cleanup_local, self._root / TEMP_PREFIX, cutoff)
         stale: list[str] = []
         with self._translated(TEMP_PREFIX):
             async for batch in obstore.list(self._store, TEMP_PREFIX, chunk_size=1000):
@@ -418,36 +359,6 @@ class Storage:
             raise TransientFault(f"storage {self._url} failed on {key!r}: {exc}") from exc
 
 
-class ByteSource(Protocol):
-    """Bytes read blocking into a buffer: ``readinto`` returns how many, 0 at the end."""
-
-    def readinto(self, buffer: memoryview) -> int: ...
-
-
-# Measured here (200 MB, one thread, read+hash+write): 64 KiB 0.86x curl, 256 KiB 0.98x, 1 MiB
-# 1.1x, 4 MiB anywhere from 0.35x to 1.15x from run to run (past what the caches hold).
-_COPY_BUFFER = _MIB
-# Copies block on the network: their own threads, so a slow source holds none the rest needs.
-_COPY_THREADS = 16
-
-
-@functools.cache
-def _copy_threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(_COPY_THREADS, thread_name_prefix="vidgate-copy")
-
-
-async def _chunks(source: ByteSource, buffer_size: int) -> AsyncIterator[bytearray]:
-    loop = asyncio.get_running_loop()
-
-    def read() -> bytearray:
-        chunk = bytearray(buffer_size)
-        del chunk[source.readinto(memoryview(chunk)) :]
-        return chunk
-
-    while chunk := await loop.run_in_executor(_copy_threads(), read):
-        yield chunk
-
-
 def _check_key(key: str) -> None:
     # Keys come from our own code; a bad one is a bug, and must never escape the store's root.
     parts = key.split("/")
@@ -463,25 +374,3 @@ def _check_key(key: str) -> None:
 async def _empty() -> AsyncIterator[bytes]:
     return
     yield  # pragma: no cover - makes this an async generator
-
-
-def _cleanup_local(directory: Path, cutoff: datetime) -> int:
-    # Walks the disk, not obstore's listing: it also sees half-written multipart staging files.
-    removed = 0
-    if not directory.is_dir():
-        return 0
-    threshold = cutoff.timestamp()
-    for entry in os.scandir(directory):
-        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < threshold:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
-async def remove_orphans(storage: Storage, scratch_dir: Path) -> int:
-    """At start-up: temporary objects of ``storage`` and files in ``scratch_dir`` (uploads,
-    fetches) left by a killed process; returns how many went."""
-    removed = await storage.cleanup_temporary(ORPHAN_AGE)
-    cutoff = utcnow() - ORPHAN_AGE
-    return removed + await asyncio.to_thread(_cleanup_local, scratch_dir, cutoff)
