@@ -17,6 +17,7 @@ from vidgate.api.ranges import parse_range
 from vidgate.errors import NotFound
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
+from vidgate.pipeline.output_extras import ensure_preview
 
 __all__ = ["JobFile", "binary_content", "serve_job_file"]
 
@@ -48,6 +49,13 @@ async def serve_job_file(
     if job.status is not Status.SUCCEEDED or key is None:
         raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
     storage = ctx.runtime.storage
+    # A preview is made after its job succeeded: it may still be on its way, or lost to a crash.
+    if (
+        which == "preview"
+        and job.output_key is not None
+        and await ensure_preview(storage, job.id, job.output_key) is None
+    ):
+        raise NotFound(f"job {job.id} has no preview: its video could not be read for one")
     if not await storage.exists(key):
         raise NotFound(f"the {which} of job {job.id} is no longer stored")
     size = await storage.size(key)

@@ -38,7 +38,7 @@ from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.stitch import join_videos, last_frame_png
 from vidgate.pipeline.context import StepContext, aware
-from vidgate.pipeline.output_extras import sign_joined
+from vidgate.pipeline.output_extras import make_preview_soon, sign_joined
 from vidgate.pipeline.outputs import store_video
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
@@ -294,13 +294,15 @@ class ChainSteps:
                     cost_credits=_cost(segments),
                 )
         log.info("chain %s: joined %d segments (%s)", job.id, plan.count, result.mode)
-        return await self.ctx.finish(
+        done = await self.ctx.finish(
             job,
             Status.SUCCEEDED,
             reason=f"joined {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(segments),
             **columns,
         )
+        make_preview_soon(self.ctx.storage, job.id, columns["output_key"])
+        return done
 
 
 def _cost(children: Any) -> float | None:

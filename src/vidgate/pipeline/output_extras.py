@@ -2,8 +2,10 @@
 
 * the sound track as probed (codec, channels, rate, length): :func:`audio_columns`;
 * a moving preview (:mod:`vidgate.media.preview`) stored beside the video as
-  ``jobs/<id>/preview.webp``; one is made at a time per process, and a video the previewer cannot
-  read simply has none (the job still succeeds);
+  ``jobs/<id>/preview.webp``. It is made after the job has succeeded, never on its way there
+  (:func:`make_preview_soon`): a burst of finished jobs must not queue behind each other's
+  previews. One is made at a time per process; a preview lost to a crash is made when it is first
+  asked for (:func:`ensure_preview`), and a video the previewer cannot read simply has none;
 * the C2PA manifest the file carries, read and verified (:mod:`vidgate.media.provenance`).
 
 A chain's joined file is vidgate's own: :func:`sign_joined` gives it a manifest that lists the
@@ -30,7 +32,15 @@ from vidgate.media.provenance import (
 )
 from vidgate.storage import Storage
 
-__all__ = ["UNSIGNED_REASON", "audio_columns", "preview_key", "sign_joined", "store_extras"]
+__all__ = [
+    "UNSIGNED_REASON",
+    "audio_columns",
+    "ensure_preview",
+    "make_preview_soon",
+    "preview_key",
+    "sign_joined",
+    "store_extras",
+]
 
 log = logging.getLogger("vidgate.pipeline.output_extras")
 
@@ -63,21 +73,41 @@ async def store_extras(
     *,
     provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Make and store the preview of the video at ``path`` and read its provenance (unless
-    ``provenance`` is given); the job's columns for both."""
-    columns: dict[str, Any] = {}
-    try:
-        preview = await asyncio.to_thread(make_preview, path, field="output")
-    except MediaRejected as exc:
-        log.warning("job %s: no preview: %s", job_id, exc)
-    else:
-        key = preview_key(job_id)
-        await storage.save_bytes(key, preview, content_type="image/webp")
-        columns["preview_key"] = key
+    """Read the provenance of the video at ``path`` (unless ``provenance`` is given), and name
+    where its preview will be; the job's columns for both."""
     if provenance is None:
         provenance = (await asyncio.to_thread(read_provenance, path)).as_dict()
-    columns["provenance"] = provenance
-    return columns
+    return {"provenance": provenance, "preview_key": preview_key(job_id)}
+
+
+# One preview at a time per process, waited for here rather than on a worker thread.
+_previewing = asyncio.Semaphore(1)
+# Previews being made after their job succeeded (held so they are not garbage collected).
+_pending: set[asyncio.Task[str | None]] = set()
+
+
+async def ensure_preview(storage: Storage, job_id: str, video_key: str) -> str | None:
+    """The key of job ``job_id``'s preview, made from its stored video if it is not stored yet;
+    None when the video has no picture the previewer can read."""
+    key = preview_key(job_id)
+    async with _previewing:
+        if await storage.exists(key):
+            return key
+        async with storage.local_copy(video_key) as path:
+            try:
+                preview = await asyncio.to_thread(make_preview, path, field="output")
+            except MediaRejected as exc:
+                log.warning("job %s: no preview: %s", job_id, exc)
+                return None
+        await storage.save_bytes(key, preview, content_type="image/webp")
+    return key
+
+
+def make_preview_soon(storage: Storage, job_id: str, video_key: str) -> None:
+    """Make job ``job_id``'s preview in the background, once the job is stored."""
+    task = asyncio.create_task(ensure_preview(storage, job_id, video_key))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
 def sign_joined(

@@ -38,6 +38,7 @@ from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
 from vidgate.pipeline.chain import ChainSteps
 from vidgate.pipeline.context import StepContext, aware
+from vidgate.pipeline.output_extras import make_preview_soon
 from vidgate.pipeline.outputs import store_video
 from vidgate.pipeline.polling import task_start
 from vidgate.provider.base import TaskSnapshot, TaskStatus
@@ -433,9 +434,11 @@ class JobSteps:
         async with self.ctx.provider.open_output(task.output[0]) as body:
             columns = await store_video(self.ctx.storage, job.id, body, length=body.length)
         await self.ctx.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
-        return await self.ctx.finish(
+        done = await self.ctx.finish(
             job, Status.SUCCEEDED, reason="stored", cost_credits=task.cost_credits, **columns
         )
+        make_preview_soon(self.ctx.storage, job.id, columns["output_key"])
+        return done
 
     # --- helpers -----------------------------------------------------------------------------
 
