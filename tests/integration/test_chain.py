@@ -34,7 +34,7 @@ from vidgate.media.probe import extract_frame, probe_media
 from vidgate.media.provenance import read_provenance
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.pipeline.worker import Worker
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
