@@ -59,13 +59,14 @@ KNOBS: Final[dict[str, Any]] = {
 class _Serve(Process):
     """``vidgate serve --port 0`` on a data directory, in emulator mode."""
 
-    def __init__(self, data_dir: Path, task_seconds: float) -> None:
+    def __init__(self, data_dir: Path, task_seconds: float, **extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDGATE_", "RUNWAYML_"))}
         env.update(
             VIDGATE_DATA_DIR=str(data_dir),
             VIDGATE_EMULATOR_TASK_SECONDS=str(task_seconds),
             VIDGATE_API_RATE_PER_SECOND="0",
             PYTHONUNBUFFERED="1",
+            **extra,
         )
         self.data_dir = data_dir
         data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -183,14 +184,19 @@ def beside_the_route(work: Path) -> dict[str, Any]:
         route = subprocess.Popen(
             [sys.executable, "-m", "bench.seed_route", str(port)], cwd=ROOT, env=env
         )
-        server = _Serve(work / "route" / "var", ROUTE_TASK_SECONDS)
+        # The knobs are set once the server runs its emulator; the worker read the tier limits
+        # at start, so it reads them again within a second here.
+        server = _Serve(
+            work / "route" / "var", ROUTE_TASK_SECONDS, VIDGATE_PROVIDER_LIMITS_REFRESH_SECONDS="1"
+        )
         try:
-            _wait_up(f"http://127.0.0.1:{port}/docs")
             httpx.post(
                 f"{server.emulator_url}/_emulator/config",
                 json=KNOBS,
                 headers=server.emulator_headers,
             ).raise_for_status()
+            _wait_up(f"http://127.0.0.1:{port}/docs")
+            time.sleep(1.5)  # past the limits' refresh
 
             async def side_by_side() -> tuple[float, dict[str, Any], dict[str, Any]]:
                 route_wall = asyncio.create_task(_route_batch(f"http://127.0.0.1:{port}", 8))

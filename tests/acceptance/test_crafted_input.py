@@ -53,6 +53,14 @@ def test_deep_nesting_is_a_422(server: tuple[Served, Path], depth: int) -> None:
         objects = '{"a":' * depth + "1" + "}" * depth
         assert fields(post_raw(client, "/v1/estimate", objects.encode())) != []
         assert fields(post_raw(client, "/v1/generations", nested(depth).encode())) != []
+        # The SDK surfaces parse any body as JSON, whatever its declared type.
+        for path in ("/runway/v1/text_to_video", "/openai/v1/videos"):
+            answer = client.post(
+                path,
+                content=nested(depth).encode(),
+                headers={"Content-Type": "text/plain", "X-Runway-Version": "2024-11-06"},
+            )
+            assert 400 <= answer.status_code < 500, (path, answer.text)
 
 
 def test_ordinary_nesting_still_works(server: tuple[Served, Path]) -> None:

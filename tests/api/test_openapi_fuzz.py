@@ -275,14 +275,28 @@ def _body_routes(spec: dict[str, Any], job_id: str) -> list[tuple[str, str]]:
     return sorted(set(routes))
 
 
+# The Runway and OpenAI surfaces are not in the spec: listed here.
+_SDK_ROUTES = [
+    *(("POST", f"/runway/v1/{e}") for e in ("text_to_video", "image_to_video", "video_to_video")),
+    ("POST", "/runway/v1/character_performance"),
+    ("POST", "/runway/v1/organization/usage"),
+    ("POST", "/runway/v1/uploads"),
+    ("POST", "/runway/uploads/not-a-slot"),
+    ("DELETE", "/runway/v1/tasks/not-a-task"),
+    ("POST", "/openai/v1/videos"),
+    ("DELETE", "/openai/v1/videos/not-a-video"),
+]
+
+
 class RawFuzz:
     """Sends hypothesis-made bodies to every body route; counts cases and the longest input."""
 
     def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        headers = {**headers, "X-Runway-Version": "2024-11-06"}  # the Runway surface wants it
         self.client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
         spec = self.client.get("/openapi.json").json()
         job_id = self.client.get("/v1/generations").json()["data"][0]["id"]
-        self.routes = [*_body_routes(spec, job_id), ("POST", "/v1/uploads")]
+        self.routes = [*_body_routes(spec, job_id), ("POST", "/v1/uploads"), *_SDK_ROUTES]
         self.cases = 0
         self.longest = 0
         self.failures: list[str] = []

@@ -15,7 +15,8 @@ from vidgate.emulator.testing import (
     video_clip,
     wait_for_task,
 )
-from vidgate.media.probe import extract_frame, probe_media
+from vidgate.media.frames import extract_frame
+from vidgate.media.probe import probe_media
 
 HOST = "cdn.example.com"
 PNG = still_image(64, 64)

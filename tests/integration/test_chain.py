@@ -29,8 +29,9 @@ from vidgate.emulator.testing import download
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.media.frames import extract_frame
 from vidgate.media.mp4_layout import is_faststart
-from vidgate.media.probe import extract_frame, probe_media
+from vidgate.media.probe import probe_media
 from vidgate.media.provenance import read_provenance
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence

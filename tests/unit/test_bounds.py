@@ -10,7 +10,8 @@ import pytest
 from media_bombs import jpeg_bomb, long_video, png_bomb, video_frame_bomb, webp_bomb
 from vidgate.catalog import MediaKind, get_catalog
 from vidgate.errors import MediaRejected
-from vidgate.media.probe import extract_frame, probe_media
+from vidgate.media.frames import extract_frame
+from vidgate.media.probe import probe_media
 
 LIMITS = get_catalog().media
 

@@ -14,7 +14,8 @@ from PIL import Image
 
 from vidgate.catalog import MediaKind
 from vidgate.errors import MediaRejected
-from vidgate.media.probe import extract_frame, probe_media, save_poster
+from vidgate.media.frames import extract_frame, save_poster
+from vidgate.media.probe import probe_media
 from vidgate.media.sniff import sniff_mime
 
 

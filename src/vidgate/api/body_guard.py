@@ -14,7 +14,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vidgate.api.json_body import is_json_content_type, json_problems
+from vidgate.api.json_body import json_problems
 from vidgate.api.surface_errors import error_response_for
 from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
@@ -102,8 +102,9 @@ class BodyGuard:
                 break
         body = b"".join(chunks)
         del chunks
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if body and is_json_content_type(content_type):
+        # Any type but a form's: the SDK surfaces parse any other body as JSON.
+        content_type = headers.get(b"content-type", b"").lower()
+        if body and not content_type.startswith(b"multipart/"):
             problems = json_problems(body)
             if problems:
                 await _refuse(ValidationFailed(problems), scope, receive, send)

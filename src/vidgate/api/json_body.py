@@ -13,7 +13,9 @@ of the app cannot take:
   later step (the database, the provider, the answer echoing them) would fail;
 * ``NaN`` and ``Infinity``, which JSON does not have.
 
-Each is a 422 naming the field path. Malformed JSON is left to FastAPI's own 422.
+Each is a 422 naming the field path. Every body but a multipart form is checked, whatever its
+declared type (the Runway and OpenAI surfaces parse any body as JSON); one that is not JSON at all
+is left to the route (FastAPI's own 422 for malformed JSON).
 """
 
 from __future__ import annotations
@@ -25,21 +27,12 @@ from typing import Any
 
 from vidgate.errors import FieldProblem
 
-__all__ = ["MAX_DEPTH", "is_json_content_type", "json_problems"]
+__all__ = ["MAX_DEPTH", "json_problems"]
 
 #: Deepest nesting accepted; the deepest legal request (a chain's references) uses 3 levels.
 MAX_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_PROBLEMS = 20
-
-
-def is_json_content_type(value: str | None) -> bool:
-    """True where FastAPI parses the body as JSON: no type, ``application/json`` or ``+json``."""
-    if not value:
-        return True
-    kind = value.split(";", 1)[0].strip().lower()
-    main, _, sub = kind.partition("/")
-    return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
 def _shown(key: str) -> str:

@@ -6,7 +6,7 @@ Field names on the wire are camelCase, as in Runway's API (``estimatedCredits``,
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,7 @@ from vidgate.catalog import Endpoint, Priority, UseCase
 from vidgate.jobs.status import Status
 
 __all__ = [
+    "ApiOut",
     "EndpointOut",
     "ErrorDetail",
     "ErrorEnvelope",
@@ -41,17 +42,10 @@ __all__ = [
     "RecommendOut",
     "UploadList",
     "UploadOut",
-    "UsageBudgetOut",
-    "UsageOrganizationOut",
-    "UsageOut",
-    "UsagePeriodOut",
-    "UsageRowOut",
-    "UsageTierOut",
-    "UsageUnaccountedOut",
 ]
 
 
-class _Out(BaseModel):
+class ApiOut(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
@@ -64,12 +58,12 @@ class _In(BaseModel):
 # --- errors -------------------------------------------------------------------------------------
 
 
-class FieldError(_Out):
+class FieldError(ApiOut):
     path: str = Field(description="The field, by wire name: `promptImage[1].position`.")
     message: str
 
 
-class ErrorDetail(_Out):
+class ErrorDetail(ApiOut):
     code: str = Field(description="Stable machine-readable code, e.g. `validation_failed`.")
     message: str = Field(description="What went wrong, for people.")
     fields: list[FieldError] | None = Field(
@@ -77,7 +71,7 @@ class ErrorDetail(_Out):
     )
 
 
-class ErrorEnvelope(_Out):
+class ErrorEnvelope(ApiOut):
     """The one shape of every error answer."""
 
     error: ErrorDetail
@@ -128,12 +122,12 @@ class GenerationIn(BaseModel):
     )
 
 
-class JobFailure(_Out):
+class JobFailure(ApiOut):
     code: str | None = Field(None, description="Provider failureCode or vidgate's own code.")
     message: str | None = None
 
 
-class JobAudio(_Out):
+class JobAudio(ApiOut):
     """The output's sound track, as probed."""
 
     codec: str | None = None
@@ -142,7 +136,7 @@ class JobAudio(_Out):
     duration_seconds: float | None = None
 
 
-class JobProvenance(_Out):
+class JobProvenance(ApiOut):
     """The output's C2PA content credentials, as vidgate read and verified them."""
 
     present: bool = Field(description="The file carries a C2PA manifest.")
@@ -165,7 +159,7 @@ class JobProvenance(_Out):
     )
 
 
-class JobOutput(_Out):
+class JobOutput(ApiOut):
     bytes: int | None = None
     sha256: str | None = None
     duration_seconds: float | None = None
@@ -177,14 +171,14 @@ class JobOutput(_Out):
     provenance: JobProvenance | None = None
 
 
-class JobLinks(_Out):
+class JobLinks(ApiOut):
     self_: str = Field(alias="self", description="This job.")
     video: str | None = Field(None, description="The video, once the job succeeded.")
     poster: str | None = Field(None, description="A JPEG still, once the job succeeded.")
     preview: str | None = Field(None, description="A short animated WebP, once made.")
 
 
-class JobOut(_Out):
+class JobOut(ApiOut):
     id: str
     status: Status
     endpoint: str
@@ -205,7 +199,7 @@ class JobOut(_Out):
     links: JobLinks
 
 
-class JobList(_Out):
+class JobList(ApiOut):
     data: list[JobOut]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
 
@@ -213,7 +207,7 @@ class JobList(_Out):
 # --- uploads ------------------------------------------------------------------------------------
 
 
-class UploadOut(_Out):
+class UploadOut(ApiOut):
     id: str
     uri: str = Field(description="The runway:// URI to put in a media field.")
     expires_at: datetime = Field(description="The URI is usable until then (24 h).")
@@ -227,7 +221,7 @@ class UploadOut(_Out):
     created_at: datetime
 
 
-class UploadList(_Out):
+class UploadList(ApiOut):
     data: list[UploadOut]
     next_cursor: str | None = None
 
@@ -235,7 +229,7 @@ class UploadList(_Out):
 # --- models, estimates, recommendations ----------------------------------------------------------
 
 
-class FieldOut(_Out):
+class FieldOut(ApiOut):
     """One wire field of a model: its type, whether it is required, and its limits."""
 
     type: str
@@ -261,14 +255,14 @@ class FieldOut(_Out):
     note: str | None = None
 
 
-class EndpointOut(_Out):
+class EndpointOut(ApiOut):
     fields: dict[str, FieldOut]
     ratios: list[str]
     durations: list[int] = Field(description="Whole-second lengths allowed (empty: any/auto).")
     max_duration: int | None = None
 
 
-class ModelOut(_Out):
+class ModelOut(ApiOut):
     id: str
     label: str
     provider: str
@@ -282,7 +276,7 @@ class ModelOut(_Out):
     endpoints: dict[str, EndpointOut]
 
 
-class ModelList(_Out):
+class ModelList(ApiOut):
     data: list[ModelOut]
 
 
@@ -304,7 +298,7 @@ class EstimateIn(_In):
     endpoint: GenerationEndpoint | None = None
 
 
-class EstimateOut(_Out):
+class EstimateOut(ApiOut):
     model: str
     duration_seconds: float | None
     low: float | None
@@ -321,7 +315,7 @@ class RecommendIn(_In):
     include_legacy: bool = Field(False, strict=True)
 
 
-class RecommendOut(_Out):
+class RecommendOut(ApiOut):
     model: str
     endpoint: Endpoint
     reason: str
@@ -331,7 +325,7 @@ class RecommendOut(_Out):
 # --- health -------------------------------------------------------------------------------------
 
 
-class HealthOut(_Out):
+class HealthOut(ApiOut):
     status: str = "ok"
     mode: str = Field(description="`emulator` (no RUNWAYML_API_SECRET) or `runway`.")
     auth: str = Field(description="`keys` when API keys are required, `off` otherwise.")
@@ -339,7 +333,7 @@ class HealthOut(_Out):
     version: str
 
 
-class ReadyOut(_Out):
+class ReadyOut(ApiOut):
     status: str = Field(
         "ready", description="`ready`, or `degraded` while the provider is down (reads still work)."
     )
@@ -349,75 +343,4 @@ class ReadyOut(_Out):
         description="`ok`; `down` while new generations and uploads are refused (503 with "
         "Retry-After); `probing` once its retry time has come and the next call decides; "
         "`credentials_refused` while the provider refuses vidgate's API key.",
-    )
-
-
-# --- usage --------------------------------------------------------------------------------------
-
-
-class UsageRowOut(_Out):
-    """One key's spend on one model on one UTC day (the day its jobs were created)."""
-
-    key_id: str | None = Field(description="The API key; null for jobs made without one.")
-    model: str
-    day: date
-    jobs: int
-    spent_credits: float = Field(description="Actual cost of the finished jobs.")
-    reserved_credits: float = Field(description="Estimates held by the unfinished jobs.")
-
-
-class UsagePeriodOut(_Out):
-    limit_credits: float | None = Field(description="The budget of the period; null: no limit.")
-    since: datetime = Field(description="Start of the period (UTC midnight).")
-    spent_credits: float
-    reserved_credits: float
-    left_credits: float | None = Field(description="What new jobs may still reserve.")
-
-
-class UsageBudgetOut(_Out):
-    key_id: str
-    day: UsagePeriodOut
-    month: UsagePeriodOut
-
-
-class UsageTierOut(_Out):
-    max_concurrent_generations: int | None = Field(description="null: unlimited.")
-    max_daily_generations: int | None = Field(description="null: unlimited.")
-    daily_generations: int = Field(description="Generations in the past 24 h, per the provider.")
-
-
-class UsageOrganizationOut(_Out):
-    credit_balance: float | None = Field(description="The organization's credits at the provider.")
-    models: dict[str, UsageTierOut]
-    read_at: datetime | None = Field(description="When vidgate read this from the provider.")
-
-
-class UsageUnaccountedOut(_Out):
-    """Credits the provider charged for a model on a day that no vidgate job accounts for."""
-
-    day: date
-    model: str
-    credits: float
-
-
-class UsageOut(_Out):
-    from_: date = Field(alias="from", description="First day of the report (UTC).")
-    to: date = Field(description="Last day of the report (UTC), included.")
-    jobs: int
-    spent_credits: float
-    reserved_credits: float
-    data: list[UsageRowOut] = Field(description="By day, key and model; empty days are left out.")
-    budget: UsageBudgetOut | None = Field(
-        None, description="The calling key's budget as it stands now; null without one."
-    )
-    organization: UsageOrganizationOut | None = Field(
-        None, description="The provider's view; null when it could not be read."
-    )
-    unaccounted_credits: float = Field(
-        0.0,
-        description="Credits the provider's usage report shows in the period (its last days) "
-        "that no job accounts for: spent upstream outside vidgate's knowledge.",
-    )
-    unaccounted: list[UsageUnaccountedOut] = Field(
-        default_factory=list, description="The same by day and model."
     )

@@ -14,19 +14,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final
 
 import av
 import av.error
-import numpy as np
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
-from PIL import Image
 
-from vidgate.catalog import MediaKind, get_catalog
+from vidgate.catalog import MediaKind
 from vidgate.errors import MediaRejected
 from vidgate.media.bounds import MediaLimits, check_image_header, check_stream_headers
 from vidgate.media.sniff import SNIFF_BYTES, sniff_mime
@@ -35,10 +33,12 @@ from vidgate.media.stills import SIZED_TYPES, STILL_TYPES, probe_still
 __all__ = [
     "MediaInfo",
     "MediaSource",
-    "extract_frame",
+    "ffmpeg_reason",
+    "is_image",
     "open_container",
+    "primary_video",
     "probe_media",
-    "save_poster",
+    "read_head",
 ]
 
 MediaSource = str | os.PathLike[str] | bytes | BinaryIO
@@ -91,11 +91,11 @@ _AUDIO_ONLY: Final = {
 }
 
 
-def _reason(exc: av.error.FFmpegError) -> str:
+def ffmpeg_reason(exc: av.error.FFmpegError) -> str:
     return exc.strerror or str(exc)
 
 
-def _read_head(source: MediaSource) -> bytes:
+def read_head(source: MediaSource) -> bytes:
     if isinstance(source, bytes):
         return source[:SNIFF_BYTES]
     if isinstance(source, str | os.PathLike):
@@ -128,14 +128,14 @@ def open_container(source: MediaSource, *, field: str = "file") -> Iterator[Inpu
         if isinstance(exc, FileNotFoundError):
             # A missing path is the caller's bug, not bad media: keep it out of FFmpegError.
             raise FileNotFoundError(exc.errno, exc.strerror, exc.filename) from exc
-        mime = sniff_mime(_read_head(source))
+        mime = sniff_mime(read_head(source))
         what = f"is a truncated or corrupt {mime} file" if mime else "is not a readable media file"
-        raise MediaRejected.single(field, f"{what} ({_reason(exc)})") from exc
+        raise MediaRejected.single(field, f"{what} ({ffmpeg_reason(exc)})") from exc
     with container:
         yield container
 
 
-def _primary_video(container: InputContainer) -> VideoStream | None:
+def primary_video(container: InputContainer) -> VideoStream | None:
     for stream in container.streams.video:
         if not stream.disposition & Disposition.attached_pic:
             return stream
@@ -156,7 +156,7 @@ def probe_media(
     audio or video stream, cannot be decoded, or is truncated or damaged. With ``limits`` (the
     catalog's), what the headers declare is checked first and a bomb is refused undecoded.
     """
-    head = _read_head(source)
+    head = read_head(source)
     if not head:
         raise MediaRejected.single(field, "is empty")
     sniffed = sniff_mime(head)
@@ -173,7 +173,7 @@ def probe_media(
             video_codec=still.codec,
         )
     with open_container(source, field=field) as container:
-        video = _primary_video(container)
+        video = primary_video(container)
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise MediaRejected.single(field, "has no audio or video stream")
@@ -184,18 +184,20 @@ def probe_media(
                 audio,
                 field=field,
                 limits=limits,
-                image=_is_image(sniffed, container),
+                image=is_image(sniffed, container),
             )
         try:
             scan = _scan_packets(container, video, audio)
         except av.error.FFmpegError as exc:
-            raise MediaRejected.single(field, f"is truncated or corrupt ({_reason(exc)})") from exc
+            raise MediaRejected.single(
+                field, f"is truncated or corrupt ({ffmpeg_reason(exc)})"
+            ) from exc
         problem = scan.problem(video, audio)
         if problem:
             raise MediaRejected.single(field, problem)
         format_name = container.format.name
         mime = sniffed or _FORMAT_MIME.get(format_name, "application/octet-stream")
-        if _is_image(mime, container):
+        if is_image(mime, container):
             kind = MediaKind.IMAGE
         elif video is not None:
             kind = MediaKind.VIDEO
@@ -243,7 +245,7 @@ def _audio_facts(audio: AudioStream | None, scan: _Scan) -> dict[str, Any]:
     }
 
 
-def _is_image(mime: str | None, container: InputContainer) -> bool:
+def is_image(mime: str | None, container: InputContainer) -> bool:
     name = container.format.name
     return (mime or "").startswith("image/") or name.endswith("_pipe") or name == "image2"
 
@@ -310,97 +312,3 @@ def _scan_packets(
         # Decoders with delay (frame threads, B-frames) only give the first picture on flush.
         scan.video_decoded = bool(video.decode(None))
     return scan
-
-
-def _to_image(frame: VideoFrame) -> Image.Image:
-    image = Image.fromarray(np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8))
-    rotation = round(frame.rotation) % 360
-    return image.rotate(rotation, expand=True) if rotation else image
-
-
-def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
-    for frame in container.decode(stream):
-        return frame
-    return None
-
-
-def _last_frame(container: InputContainer, stream: VideoStream) -> VideoFrame | None:
-    last: VideoFrame | None = None
-    for frame in container.decode(stream):
-        last = frame  # keep one frame only: memory stays flat on long videos
-    return last
-
-
-def _seek_near_end(container: InputContainer, stream: VideoStream) -> bool:
-    """Jump to the key frame before the last picture; False if the file cannot seek."""
-    if container.duration is None or container.duration <= 0 or stream.time_base is None:
-        return False
-    rate = stream.average_rate or stream.guessed_rate
-    step = 1 / float(rate) if rate else 0.1
-    start = (container.start_time or 0) / av.time_base
-    target = start + container.duration / av.time_base - step
-    try:
-        container.seek(int(max(target, 0) / stream.time_base), stream=stream, backward=True)
-    except av.error.FFmpegError:
-        return False
-    return True
-
-
-def extract_frame(
-    source: MediaSource,
-    which: Literal["first", "last"] = "first",
-    *,
-    field: str = "file",
-    limits: MediaLimits | None = None,
-) -> Image.Image:
-    """The first or last picture of a video (or the picture of an image), as an RGB image.
-
-    For ``"last"`` the reader seeks to the final key frame and decodes from there, falling back to
-    a full decode (still one frame in memory at a time) when the file cannot seek. The picture's
-    declared size is held to ``limits`` (the catalog's by default) before a frame is decoded.
-    """
-    limits = get_catalog().media if limits is None else limits
-    try:
-        frame = _decode_one(source, which, field, limits, seek=True)
-        if frame is None and which == "last":
-            frame = _decode_one(source, which, field, limits, seek=False)  # the seek found nothing
-    except av.error.FFmpegError as exc:
-        raise MediaRejected.single(field, f"is truncated or corrupt ({_reason(exc)})") from exc
-    if frame is None:
-        raise MediaRejected.single(field, "has no decodable picture")
-    return _to_image(frame)
-
-
-def _decode_one(
-    source: MediaSource,
-    which: Literal["first", "last"],
-    field: str,
-    limits: MediaLimits,
-    *,
-    seek: bool,
-) -> VideoFrame | None:
-    head = _read_head(source)
-    if sniff_mime(head) in SIZED_TYPES:
-        check_image_header(source, field=field, limits=limits)
-    with open_container(source, field=field) as container:
-        stream = _primary_video(container)
-        if stream is None:
-            raise MediaRejected.single(field, "has no picture")
-        image = _is_image(sniff_mime(head), container)
-        check_stream_headers(container, stream, None, field=field, limits=limits, image=image)
-        if which == "first":
-            return _first_frame(container, stream)
-        if seek:
-            _seek_near_end(container, stream)  # when it cannot, decoding starts at the top
-        return _last_frame(container, stream)
-
-
-def save_poster(
-    video_source: MediaSource,
-    dest: str | os.PathLike[str] | BinaryIO,
-    *,
-    quality: int = 85,
-    field: str = "file",
-) -> None:
-    """Write the first picture of ``video_source`` to ``dest`` as a JPEG."""
-    extract_frame(video_source, "first", field=field).save(dest, format="JPEG", quality=quality)

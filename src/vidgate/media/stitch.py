@@ -37,8 +37,9 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from vidgate.errors import MediaRejected
+from vidgate.media.frames import extract_frame
 from vidgate.media.mp4_layout import FASTSTART
-from vidgate.media.probe import MediaSource, extract_frame, open_container
+from vidgate.media.probe import MediaSource, open_container
 from vidgate.media.stitch_audio import AudioSeams, segment_sound, silence, track_format
 
 __all__ = ["JoinResult", "join_videos", "last_frame_png"]

@@ -13,7 +13,8 @@ import io
 from typing import Any
 
 from vidgate.errors import MediaRejected
-from vidgate.media.probe import MediaInfo, probe_media, save_poster
+from vidgate.media.frames import save_poster
+from vidgate.media.probe import MediaInfo, probe_media
 from vidgate.pipeline.output_extras import audio_columns, store_extras
 from vidgate.storage import ByteSource, Storage, StoredObject
 

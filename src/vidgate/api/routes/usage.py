@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
-from vidgate.api.schemas import (
+from vidgate.api.usage_schemas import (
     UsageBudgetOut,
     UsageOrganizationOut,
     UsageOut,

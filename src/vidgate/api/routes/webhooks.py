@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.routes.generations import job_out
+from vidgate.api.schemas import ApiOut
 from vidgate.errors import ValidationFailed
 from vidgate.jobs.models import Job
 from vidgate.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
@@ -38,11 +38,7 @@ router = APIRouter(tags=["webhooks"])
 _SHOWN_SECRET_CHARS = len(SECRET_PREFIX) + 4
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class DeliveryAttemptOut(_Out):
+class DeliveryAttemptOut(ApiOut):
     number: int = Field(description="1 for the first request; counts every round.")
     started_at: datetime
     duration_seconds: float
@@ -50,7 +46,7 @@ class DeliveryAttemptOut(_Out):
     error: str | None = Field(None, description="Why it failed; null when it succeeded (2xx).")
 
 
-class DeliveryOut(_Out):
+class DeliveryOut(ApiOut):
     id: str = Field(description="Sent as `webhook-id` on every attempt: dedupe on it.")
     job_id: str
     event: str = Field(description="`generation.succeeded`, `generation.failed`, ...")
@@ -65,7 +61,7 @@ class DeliveryOut(_Out):
     attempts: list[DeliveryAttemptOut] = Field(description="Every request sent, first to last.")
 
 
-class DeliveryList(_Out):
+class DeliveryList(ApiOut):
     data: list[DeliveryOut]
 
 
@@ -77,7 +73,7 @@ class WebhookSettingsIn(BaseModel):
     )
 
 
-class WebhookSettingsOut(_Out):
+class WebhookSettingsOut(ApiOut):
     url: str | None = None
     secret_set: bool = Field(description="Whether a signing secret exists.")
     secret_prefix: str | None = Field(None, description="Its first characters, to tell it apart.")
@@ -86,7 +82,7 @@ class WebhookSettingsOut(_Out):
     )
 
 
-class WebhookSecretOut(_Out):
+class WebhookSecretOut(ApiOut):
     secret: str = Field(description="The new signing secret, shown once; the old one stops now.")
 
 
