@@ -85,7 +85,7 @@ async def _pipeline_case(
     from vidgate.migrations import upgrade_database
     from vidgate.pipeline.context import StepContext
     from vidgate.pipeline.polling import PollCadence
-    from vidgate.pipeline.steps import Pipeline
+    from vidgate.pipeline.runner import Pipeline
     from vidgate.pipeline.worker import Worker
     from vidgate.provider.limits import ProviderLimits
     from vidgate.provider.runway import RunwayProvider

@@ -132,7 +132,7 @@ async def _pipeline(base_url: str, times: list[float]) -> dict[str, Any]:
     from vidgate.migrations import upgrade_database
     from vidgate.pipeline.context import StepContext
     from vidgate.pipeline.polling import PollCadence
-    from vidgate.pipeline.steps import Pipeline
+    from vidgate.pipeline.runner import Pipeline
     from vidgate.pipeline.worker import Worker
     from vidgate.provider.limits import ProviderLimits
     from vidgate.provider.runway import RunwayProvider

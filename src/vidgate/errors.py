@@ -39,9 +39,9 @@ back (:func:`error_class`, :meth:`VidgateError.from_answer`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 __all__ = [
     "ERRORS_BY_CODE",
@@ -87,15 +87,9 @@ class VidgateError(Exception):
     exposed: ClassVar[bool] = False
 
     @classmethod
-    def from_answer(
-        cls,
-        message: str,
-        *,
-        problems: Sequence[FieldProblem] = (),
-        retry_after: float | None = None,
-        size: int | None = None,
-    ) -> Self:
-        """The error an API answer with this class's code stands for (the client's side)."""
+    def from_answer(cls, message: str, **answer: Any) -> Self:
+        """The error an API answer with this class's code stands for (the client's side);
+        ``answer`` holds what else it carried: ``problems``, ``retry_after``, ``size``."""
         return cls(message)
 
 
@@ -138,15 +132,8 @@ class ValidationFailed(RequestError):
         return cls([FieldProblem(path, message)])
 
     @classmethod
-    def from_answer(
-        cls,
-        message: str,
-        *,
-        problems: Sequence[FieldProblem] = (),
-        retry_after: float | None = None,
-        size: int | None = None,
-    ) -> Self:
-        return cls(list(problems) or [FieldProblem("", message)])
+    def from_answer(cls, message: str, **answer: Any) -> Self:
+        return cls(list(answer.get("problems") or ()) or [FieldProblem("", message)])
 
 
 class Unauthorized(RequestError):
@@ -237,15 +224,8 @@ class RangeNotSatisfiable(RequestError):
         self.size = size
 
     @classmethod
-    def from_answer(
-        cls,
-        message: str,
-        *,
-        problems: Sequence[FieldProblem] = (),
-        retry_after: float | None = None,
-        size: int | None = None,
-    ) -> Self:
-        return cls(message, size=size or 0)
+    def from_answer(cls, message: str, **answer: Any) -> Self:
+        return cls(message, size=answer.get("size") or 0)
 
 
 class MediaRejected(ValidationFailed):
@@ -310,15 +290,8 @@ class TransientFault(VidgateError):
         self.retry_after = retry_after
 
     @classmethod
-    def from_answer(
-        cls,
-        message: str,
-        *,
-        problems: Sequence[FieldProblem] = (),
-        retry_after: float | None = None,
-        size: int | None = None,
-    ) -> Self:
-        return cls(message, retry_after=retry_after)
+    def from_answer(cls, message: str, **answer: Any) -> Self:
+        return cls(message, retry_after=answer.get("retry_after"))
 
 
 class ProviderUnavailable(TransientFault):

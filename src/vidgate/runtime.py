@@ -28,7 +28,7 @@ from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.pipeline.worker import Worker, default_worker_id
 from vidgate.provider.base import Provider
 from vidgate.provider.circuit import CircuitPolicy

@@ -25,7 +25,7 @@ from vidgate.media.probe import probe_media
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.output_extras import ensure_preview
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.pipeline.worker import Worker
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider

@@ -23,7 +23,7 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, SubmitSlots
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.pipeline.worker import Worker
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider

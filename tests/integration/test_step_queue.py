@@ -24,7 +24,7 @@ from vidgate.jobs.store import JobStore
 from vidgate.migrations import upgrade_database
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.provider.limits import ProviderLimits
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY

@@ -10,9 +10,6 @@ Exactly once: the intent to create is recorded (status ``submitting`` and an att
 id) before the create call, the task id right after it. A job found in ``submitting`` after a crash,
 or a create whose outcome is unknown (dropped connection, 500), is never resent: Runway takes no
 idempotency key, so resending could pay twice. It fails with ``SUBMISSION_UNCERTAIN`` instead.
-
-:class:`Pipeline` is the step runner both queues take: a chain's parent goes to
-:class:`vidgate.pipeline.chain.ChainSteps`, every other job to :class:`JobSteps`.
 """
 
 from __future__ import annotations
@@ -35,18 +32,14 @@ from vidgate.errors import (
 )
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
-from vidgate.jobs.store import JobStore
-from vidgate.pipeline.chain import ChainSteps
 from vidgate.pipeline.context import StepContext, aware
 from vidgate.pipeline.output_extras import make_preview_soon
 from vidgate.pipeline.outputs import store_video
 from vidgate.pipeline.polling import task_start
 from vidgate.provider.base import TaskSnapshot, TaskStatus
-from vidgate.provider.limits import ProviderLimits
-from vidgate.requests.chain_plan import CHAIN_ENDPOINT
 from vidgate.requests.generation import GenerationRequest, validate_request
 
-__all__ = ["JobSteps", "Pipeline", "classify_failure"]
+__all__ = ["JobSteps", "classify_failure"]
 
 log = logging.getLogger("vidgate.pipeline.steps")
 
@@ -61,31 +54,6 @@ def classify_failure(code: str | None) -> str:
     if code and code.upper().startswith("INTERNAL"):
         return "retry"
     return "final"  # SAFETY.*, INPUT_PREPROCESSING.*, ASSET.INVALID, unknown codes
-
-
-class Pipeline:
-    """Runs the step a job's status calls for: what the worker loop and the step queue take."""
-
-    def __init__(self, context: StepContext) -> None:
-        self.context = context
-        self._jobs = JobSteps(context)
-        self._chains = ChainSteps(context)
-
-    @property
-    def store(self) -> JobStore:
-        """The job store the steps write to (the worker loop claims from it)."""
-        return self.context.store
-
-    @property
-    def limits(self) -> ProviderLimits:
-        """The tier limits every create is checked against (``GET /v1/usage`` shows them)."""
-        return self.context.limits
-
-    async def step(self, job: Job) -> Job:
-        """Run the job's next step; returns the job as written back."""
-        if job.endpoint == CHAIN_ENDPOINT:
-            return await self._chains.step(job)  # a chain's parent: its segments are jobs too
-        return await self._jobs.step(job)
 
 
 class JobSteps:
@@ -165,27 +133,9 @@ class JobSteps:
         except ProviderCredentialsRefused as exc:
             # Refused before any task was made; the operator, not a retry, must fix it.
             log.error("job %s: %s", job.id, exc)
-            await self.ctx.store.finish_attempt(
-                job.id,
-                job.attempt,
-                status=Status.FAILED,
-                failure_code=FailureCode.PROVIDER_CREDENTIALS,
-                failure_message=str(exc),
-            )
-            return await self.ctx.finish(
-                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.PROVIDER_CREDENTIALS
-            )
+            return await self._attempt_failed(job, FailureCode.PROVIDER_CREDENTIALS, str(exc))
         except (ProviderRefused, ValidationFailed, MediaRejected) as exc:
-            await self.ctx.store.finish_attempt(
-                job.id,
-                job.attempt,
-                status=Status.FAILED,
-                failure_code=FailureCode.PROVIDER_REFUSED,
-                failure_message=str(exc),
-            )
-            return await self.ctx.finish(
-                job, Status.FAILED, reason=str(exc), failure_code=FailureCode.PROVIDER_REFUSED
-            )
+            return await self._attempt_failed(job, FailureCode.PROVIDER_REFUSED, str(exc))
         submitted = self.ctx.clock()
         await self.ctx.store.record_attempt(
             job.id, job.attempt, task_id=created.id, status=Status.RUNNING
@@ -235,16 +185,14 @@ class JobSteps:
             f"{why}. Runway takes no idempotency key, so the request was not resent "
             "(that could pay twice); check the provider's task list and submit again if needed."
         )
+        return await self._attempt_failed(job, FailureCode.SUBMISSION_UNCERTAIN, message)
+
+    async def _attempt_failed(self, job: Job, code: FailureCode, message: str) -> Job:
+        """End the attempt and the job as failed with ``code``, for good."""
         await self.ctx.store.finish_attempt(
-            job.id,
-            job.attempt,
-            status=Status.FAILED,
-            failure_code=FailureCode.SUBMISSION_UNCERTAIN,
-            failure_message=message,
+            job.id, job.attempt, status=Status.FAILED, failure_code=code, failure_message=message
         )
-        return await self.ctx.finish(
-            job, Status.FAILED, reason=message, failure_code=FailureCode.SUBMISSION_UNCERTAIN
-        )
+        return await self.ctx.finish(job, Status.FAILED, reason=message, failure_code=code)
 
     # --- poll --------------------------------------------------------------------------------
 

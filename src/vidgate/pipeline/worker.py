@@ -19,7 +19,7 @@ import uuid
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import StaleJob
 from vidgate.jobs.wake import Wakeup, run_rounds
-from vidgate.pipeline.steps import Pipeline
+from vidgate.pipeline.runner import Pipeline
 from vidgate.settings import DEFAULTS
 
 __all__ = ["Worker", "default_worker_id"]
