@@ -1,14 +1,20 @@
 """Helpers for tests that run the real ``vidgate`` command (imported by name: tests/acceptance is
-on sys.path): the environment of a clean embedded default, and ``vidgate serve`` as a process."""
+on sys.path): the environment of a clean embedded default, ``vidgate serve`` as a process and a
+``vidgate worker`` that a test kills and restarts."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+from vidgate.runtime import EMULATOR_API_KEY
 
 VIDGATE = str(Path(sys.executable).parent / "vidgate")
 
@@ -22,9 +28,13 @@ T2V = {
 }
 
 
+def _outside_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("VIDGATE_", "RUNWAYML_"))}
+
+
 def vidgate_env(data_dir: Path, task_seconds: float = 1.5, **extra: str) -> dict[str, str]:
     """No VIDGATE_*/RUNWAYML_* from outside (so: emulator mode), short emulated tasks."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDGATE_", "RUNWAYML_"))}
+    env = _outside_env()
     env.update(
         VIDGATE_DATA_DIR=str(data_dir),
         VIDGATE_EMULATOR_TASK_SECONDS=str(task_seconds),
@@ -32,6 +42,23 @@ def vidgate_env(data_dir: Path, task_seconds: float = 1.5, **extra: str) -> dict
         VIDGATE_POLL_MAX_SECONDS="0.3",
         PYTHONUNBUFFERED="1",
         COLUMNS="120",
+    )
+    env.update(extra)
+    return env
+
+
+def worker_env(database_url: str, emulator_url: str, root: Path, **extra: str) -> dict[str, str]:
+    """A worker on this database and emulator, media in ``root/media``, short polls and leases."""
+    env = _outside_env()
+    env.update(
+        VIDGATE_DATABASE_URL=database_url,
+        VIDGATE_STORAGE_URL=(root / "media").as_uri(),
+        VIDGATE_DATA_DIR=str(root / "var"),
+        VIDGATE_POLL_MIN_SECONDS="0.1",
+        VIDGATE_POLL_MAX_SECONDS="0.5",
+        VIDGATE_LEASE_SECONDS="1.5",
+        RUNWAYML_API_SECRET=EMULATOR_API_KEY,
+        RUNWAYML_BASE_URL=emulator_url,
     )
     env.update(extra)
     return env
@@ -99,3 +126,44 @@ class Served:
         self._reader.join(timeout=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+class KilledWorker:
+    """``vidgate worker`` as a process the test kills (SIGKILL) and starts again; all its runs
+    write to ``log``."""
+
+    def __init__(self, *args: str, env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as out:
+            return subprocess.Popen(
+                [VIDGATE, "worker", *self.args], env=self.env, stdout=out, stderr=out
+            )
+
+    def kill_and_restart(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.process = self._start()
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text()[-chars:]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, *args: str, env: dict[str, str], log: Path) -> Iterator[KilledWorker]:
+        """A worker for the ``with`` block, stopped (SIGTERM) when it ends."""
+        worker = cls(*args, env=env, log=log)
+        try:
+            yield worker
+        finally:
+            worker.stop()

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from serving import KilledWorker, worker_env
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.emulator.server import EmulatorServer
@@ -24,13 +21,6 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
 from vidgate.requests.chain_plan import validate_chain
-from vidgate.runtime import EMULATOR_API_KEY
-
-
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    vidgate = Path(sys.executable).with_name("vidgate")
-    with log.open("ab") as out:
-        return subprocess.Popen([str(vidgate), "worker"], env=env, stdout=out, stderr=out)
 
 
 async def test_kill_9_mid_chain_resumes_without_an_extra_task(
@@ -41,17 +31,7 @@ async def test_kill_9_mid_chain_resumes_without_an_extra_task(
     emulator.control(taskSeconds=2.0, pendingSeconds=0.2, seed=5)
     store = JobStore(engine)
     media = tmp_path / "media"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("VIDGATE_", "RUNWAYML_"))},
-        "VIDGATE_DATABASE_URL": database_url,
-        "VIDGATE_STORAGE_URL": media.as_uri(),
-        "VIDGATE_DATA_DIR": str(tmp_path / "var"),
-        "VIDGATE_POLL_MIN_SECONDS": "0.1",
-        "VIDGATE_POLL_MAX_SECONDS": "0.5",
-        "VIDGATE_LEASE_SECONDS": "1.5",
-        "RUNWAYML_API_SECRET": EMULATOR_API_KEY,
-        "RUNWAYML_BASE_URL": emulator.base_url,
-    }
+    env = worker_env(database_url, emulator.base_url, tmp_path)
     plan = validate_chain(
         {"model": "gen4.5", "promptText": "crash chain", "ratio": "1280:720", "duration": 30}
     )
@@ -74,28 +54,18 @@ async def test_kill_9_mid_chain_resumes_without_an_extra_task(
                     return
                 await asyncio.sleep(0.05)
 
-    log = tmp_path / "worker.log"
-    worker = _start_worker(env, log)
-    try:
+    with KilledWorker.started(env=env, log=tmp_path / "worker.log") as worker:
         for index in (1, 2):
             await segment_running(index)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
-            worker = _start_worker(env, log)
+            worker.kill_and_restart()
         try:
             async with asyncio.timeout(120):
                 while not (done := await store.get_job(parent.id)).status.is_terminal:
                     await asyncio.sleep(0.2)
         except TimeoutError:
-            pytest.fail(f"chain stuck\n{log.read_text()[-3000:]}")
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+            pytest.fail(f"chain stuck\n{worker.tail()}")
 
-    assert done.status is Status.SUCCEEDED, (done.status_reason, log.read_text()[-3000:])
+    assert done.status is Status.SUCCEEDED, (done.status_reason, worker.tail())
     assert emulator.stats()["tasksCreated"]["total"] == 3  # no segment paid twice
     children = await store.list_children(parent.id)
     assert [c.segment_index for c in children] == [0, 1, 2]

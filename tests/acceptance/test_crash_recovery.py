@@ -10,33 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from serving import KilledWorker, worker_env
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
-from vidgate.runtime import EMULATOR_API_KEY
 
 JOBS = 12
 KILLS = 4
 SUBMIT_CONCURRENCY = 2
-
-
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    vidgate = Path(sys.executable).with_name("vidgate")
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [str(vidgate), "worker", "--concurrency", "8"], env=env, stdout=out, stderr=out
-        )
 
 
 async def test_kill_9_at_any_point_loses_and_doubles_nothing(
@@ -47,18 +35,12 @@ async def test_kill_9_at_any_point_loses_and_doubles_nothing(
     emulator.control(taskSeconds=1.5, pendingSeconds=0.2, seed=3)
     store = JobStore(engine)
     media = tmp_path / "media"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("VIDGATE_", "RUNWAYML_"))},
-        "VIDGATE_DATABASE_URL": database_url,
-        "VIDGATE_STORAGE_URL": media.as_uri(),
-        "VIDGATE_DATA_DIR": str(tmp_path / "var"),
-        "VIDGATE_POLL_MIN_SECONDS": "0.1",
-        "VIDGATE_POLL_MAX_SECONDS": "0.5",
-        "VIDGATE_LEASE_SECONDS": "1.5",
-        "VIDGATE_SUBMIT_CONCURRENCY": str(SUBMIT_CONCURRENCY),
-        "RUNWAYML_API_SECRET": EMULATOR_API_KEY,
-        "RUNWAYML_BASE_URL": emulator.base_url,
-    }
+    env = worker_env(
+        database_url,
+        emulator.base_url,
+        tmp_path,
+        VIDGATE_SUBMIT_CONCURRENCY=str(SUBMIT_CONCURRENCY),
+    )
     job_ids = []
     for index in range(JOBS):
         created = await store.create_job(
@@ -74,14 +56,10 @@ async def test_kill_9_at_any_point_loses_and_doubles_nothing(
         job_ids.append(created.job.id)
 
     rng = random.Random(11)
-    log = tmp_path / "worker.log"
-    worker = _start_worker(env, log)
-    try:
+    with KilledWorker.started("--concurrency", "8", env=env, log=tmp_path / "worker.log") as worker:
         for _ in range(KILLS):
             await asyncio.sleep(rng.uniform(0.3, 1.6))
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
-            worker = _start_worker(env, log)
+            worker.kill_and_restart()
         jobs = []
         try:
             async with asyncio.timeout(120):
@@ -92,19 +70,13 @@ async def test_kill_9_at_any_point_loses_and_doubles_nothing(
                     await asyncio.sleep(0.2)
         except TimeoutError:
             states = [(j.status, j.status_reason, j.lease_owner, j.next_run_at) for j in jobs]
-            pytest.fail(f"jobs stuck: {states}\n{log.read_text()[-3000:]}")
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+            pytest.fail(f"jobs stuck: {states}\n{worker.tail()}")
 
     upstream = emulator.tasks()
     task_ids = [t["id"] for t in upstream]
     assert len(task_ids) == len(set(task_ids))
     # Never a second paid task: at most one upstream task per job, and every task is a job's.
-    assert len(upstream) <= JOBS, log.read_text()[-4000:]
+    assert len(upstream) <= JOBS, worker.tail(4000)
     recorded = {j.task_id for j in jobs if j.task_id}
     assert recorded <= set(task_ids)
     for job in jobs:

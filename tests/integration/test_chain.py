@@ -5,125 +5,44 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import io
 import itertools
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from pipeline_harness import Harness
 from runwayml import RunwayML
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.catalog import get_catalog
 from vidgate.emulator.content_credentials import ISSUER, make_test_identity
 from vidgate.emulator.server import EmulatorServer
 from vidgate.emulator.testing import download
-from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.media.frames import extract_frame
 from vidgate.media.mp4_layout import is_faststart
 from vidgate.media.probe import probe_media
 from vidgate.media.provenance import read_provenance
-from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.output_extras import ensure_preview
-from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.runner import Pipeline
-from vidgate.pipeline.worker import Worker
-from vidgate.provider.limits import ProviderLimits
-from vidgate.provider.runway import RunwayProvider
-from vidgate.requests.chain_plan import validate_chain
 from vidgate.runtime import EMULATOR_API_KEY
-from vidgate.storage import Storage
 
 FPS = 24
 # Mean absolute difference (0-255 RGB) two decodes of "the same picture" may show after one more
 # round of H.264 at crf 23 (measured: about 1.5); the emulator's slow pans move by 5 and more.
 SEAM_TOLERANCE = 2.5
+# A chain renders several segments one after another: it may take longer than one job.
+CHAIN_TIMEOUT = 90.0
 CHAIN_30S = {
     "model": "gen4.5",
     "promptText": "a lighthouse at dusk, the camera circling it",
     "ratio": "1280:720",
     "duration": 30,
 }
-
-
-@dataclass
-class Harness:
-    store: JobStore
-    storage: Storage
-    pipeline: Pipeline
-    worker: Worker
-    emulator: EmulatorServer
-
-    async def submit_chain(self, raw: dict[str, Any]) -> Job:
-        plan = validate_chain(raw)
-        created = await self.store.create_job(
-            endpoint="chain",
-            model=plan.model,
-            request=dict(plan.body),
-            estimated_credits=plan.estimate_credits(),
-        )
-        self.worker.wake()
-        return created.job
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        runner = asyncio.create_task(self.worker.run(stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            await runner
-
-    async def run_until_done(self, job_id: str, timeout: float = 90.0) -> Job:
-        async with self.running(), asyncio.timeout(timeout):
-            while not (job := await self.store.get_job(job_id)).status.is_terminal:
-                await asyncio.sleep(0.05)
-            return job
-
-    def path(self, key: str | None) -> Path:
-        assert key is not None
-        local = self.storage.local_path(key)
-        assert local is not None
-        return local
-
-
-def _make_harness(store: JobStore, storage: Storage, emulator: EmulatorServer) -> Harness:
-    provider = RunwayProvider(
-        api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
-    )
-    pipeline = Pipeline(
-        StepContext(
-            store=store,
-            provider=provider,
-            storage=storage,
-            catalog=get_catalog(),
-            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
-            internal_retry_limit=2,
-            limits=ProviderLimits(provider),
-        )
-    )
-    return Harness(store, storage, pipeline, Worker(pipeline, idle_seconds=0.05), emulator)
-
-
-@pytest.fixture
-async def harness(
-    engine: AsyncEngine, emulator: EmulatorServer, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    storage = Storage.from_url((tmp_path / "media").as_uri())
-    made = _make_harness(JobStore(engine), storage, emulator)
-    yield made
-    await made.pipeline.context.provider.aclose()
 
 
 def _pixels(image: Image.Image) -> NDArray[np.float64]:
@@ -224,7 +143,7 @@ async def test_chain_from_a_first_image_at_a_portrait_ratio(harness: Harness) ->
             "duration": 12,
         }
     )
-    done = await harness.run_until_done(parent.id)
+    [done] = await harness.run_until_done(parent.id, timeout=CHAIN_TIMEOUT)
     assert done.status is Status.SUCCEEDED, done.status_reason
     children = await harness.store.list_children(parent.id)
     assert [c.request["duration"] for c in children] == [6, 6]
@@ -245,11 +164,7 @@ async def test_cancelling_the_chain_cancels_the_running_segment(harness: Harness
         async with asyncio.timeout(30):
             while not any(c.task_id for c in await harness.store.list_children(parent.id)):
                 await asyncio.sleep(0.05)
-        await harness.store.request_cancel(parent.id)
-        harness.worker.wake()
-        async with asyncio.timeout(30):
-            while not (done := await harness.store.get_job(parent.id)).status.is_terminal:
-                await asyncio.sleep(0.05)
+        done = await harness.cancel(parent.id)
     assert done.status is Status.CANCELLED, done.status_reason
     [child] = await harness.store.list_children(parent.id)
     assert child.status is Status.CANCELLED
@@ -261,7 +176,7 @@ async def test_cancelling_the_chain_cancels_the_running_segment(harness: Harness
 async def test_a_failed_segment_fails_the_chain_with_its_reason(harness: Harness) -> None:
     harness.emulator.control(failRate=1.0, failureCode="SAFETY.INPUT.TEXT")
     parent = await harness.submit_chain(CHAIN_30S)
-    done = await harness.run_until_done(parent.id)
+    [done] = await harness.run_until_done(parent.id, timeout=CHAIN_TIMEOUT)
     assert done.status is Status.FAILED
     assert done.failure_code == "SAFETY.INPUT.TEXT"
     assert (done.status_reason or "").startswith("segment 1 of 3 failed")
@@ -281,7 +196,7 @@ async def test_internal_failures_of_a_segment_are_retried_by_the_pipeline(
                     break
                 await asyncio.sleep(0.02)
         harness.emulator.control(failRate=0.0)
-    done = await harness.run_until_done(parent.id)
+    [done] = await harness.run_until_done(parent.id, timeout=CHAIN_TIMEOUT)
     assert done.status is Status.SUCCEEDED, done.status_reason
     [child] = await harness.store.list_children(parent.id)
     assert child.attempt >= 2
@@ -296,11 +211,11 @@ async def test_a_restart_resumes_after_the_last_finished_segment(
         while len(await harness.store.list_children(parent.id)) < 2:
             await asyncio.sleep(0.02)
     # A new process: its own pipeline, worker and provider client, the same database.
-    restarted = _make_harness(JobStore(engine), harness.storage, harness.emulator)
+    restarted = Harness.build(JobStore(engine), harness.media_dir, harness.emulator)
     try:
-        done = await restarted.run_until_done(parent.id)
+        [done] = await restarted.run_until_done(parent.id, timeout=CHAIN_TIMEOUT)
     finally:
-        await restarted.pipeline.context.provider.aclose()
+        await restarted.aclose()
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert len(await harness.store.list_children(parent.id)) == 2
     assert harness.emulator.stats()["tasksCreated"]["total"] == 2
@@ -330,7 +245,7 @@ async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
             "audio": True,
         }
     )
-    done = await harness.run_until_done(parent.id, timeout=120)
+    [done] = await harness.run_until_done(parent.id, timeout=120)
     assert done.status is Status.SUCCEEDED, done.status_reason
     children = await harness.store.list_children(parent.id)
     assert len(children) == 3 and all(c.request["audio"] is True for c in children)

@@ -5,101 +5,16 @@ emulator's control endpoint, never by patching."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from pipeline_harness import Harness
 
-from vidgate.catalog import get_catalog
-from vidgate.emulator.server import EmulatorServer
-from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
-from vidgate.jobs.store import JobStore
 from vidgate.media.probe import probe_media
-from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.output_extras import ensure_preview
-from vidgate.pipeline.polling import PollCadence
-from vidgate.pipeline.runner import Pipeline
-from vidgate.pipeline.worker import Worker
-from vidgate.provider.limits import ProviderLimits
-from vidgate.provider.runway import RunwayProvider
-from vidgate.runtime import EMULATOR_API_KEY
-from vidgate.storage import Storage
-
-GEN45 = {"model": "gen4.5", "promptText": "a lighthouse at dusk", "ratio": "1280:720"}
-
-
-@dataclass
-class Harness:
-    store: JobStore
-    storage: Storage
-    pipeline: Pipeline
-    worker: Worker
-    emulator: EmulatorServer
-    media_dir: Path
-
-    async def submit(self, body: dict[str, Any] | None = None, **job: Any) -> Job:
-        request = dict(body or {**GEN45, "duration": 2})
-        created = await self.store.create_job(
-            endpoint=job.pop("endpoint", "text_to_video"),
-            model=request["model"],
-            request=request,
-            **job,
-        )
-        self.worker.wake()
-        return created.job
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """The worker runs in the background for the duration of the block."""
-        stop = asyncio.Event()
-        runner = asyncio.create_task(self.worker.run(stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            await runner
-
-    async def run_until_done(self, *job_ids: str, timeout: float = 30.0) -> list[Job]:
-        """Run the worker until every job is terminal; fail the test if one gets stuck."""
-        async with self.running(), asyncio.timeout(timeout):
-            while True:
-                jobs = [await self.store.get_job(i) for i in job_ids]
-                if all(j.status.is_terminal for j in jobs):
-                    return jobs
-                await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def harness(
-    engine: AsyncEngine, emulator: EmulatorServer, tmp_path: Path
-) -> AsyncIterator[Harness]:
-    store = JobStore(engine)
-    media_dir = tmp_path / "media"
-    storage = Storage.from_url(media_dir.as_uri())
-    provider = RunwayProvider(
-        api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
-    )
-    pipeline = Pipeline(
-        StepContext(
-            store=store,
-            provider=provider,
-            storage=storage,
-            catalog=get_catalog(),
-            cadence=PollCadence(min_seconds=0.1, max_seconds=0.5),
-            internal_retry_limit=2,
-            limits=ProviderLimits(provider),
-        )
-    )
-    worker = Worker(pipeline, idle_seconds=0.05)
-    yield Harness(store, storage, pipeline, worker, emulator, media_dir)
-    await provider.aclose()
 
 
 def _files(root: Path) -> list[Path]:
@@ -210,11 +125,7 @@ async def test_cancel_deletes_upstream(harness: Harness) -> None:
         async with asyncio.timeout(20):
             while (await harness.store.get_job(job.id)).status is not Status.RUNNING:
                 await asyncio.sleep(0.02)
-        await harness.store.request_cancel(job.id)
-        harness.worker.wake()
-        async with asyncio.timeout(20):
-            while not (done := await harness.store.get_job(job.id)).status.is_terminal:
-                await asyncio.sleep(0.02)
+        done = await harness.cancel(job.id)
     assert done.status is Status.CANCELLED
     assert harness.emulator.stats()["taskDeletes"] == 1
 
