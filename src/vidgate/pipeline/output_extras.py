@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,10 @@ async def store_extras(
     return {"provenance": provenance, "preview_key": preview_key(job_id)}
 
 
-# One preview at a time per process, waited for here rather than on a worker thread.
-_previewing = asyncio.Semaphore(1)
+# One preview at a time per event loop, waited for here rather than on a worker thread.
+_previewing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 # Previews being made after their job succeeded (held so they are not garbage collected).
 _pending: set[asyncio.Task[str | None]] = set()
 
@@ -90,7 +93,7 @@ async def ensure_preview(storage: Storage, job_id: str, video_key: str) -> str |
     """The key of job ``job_id``'s preview, made from its stored video if it is not stored yet;
     None when the video has no picture the previewer can read."""
     key = preview_key(job_id)
-    async with _previewing:
+    async with _previewing.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1)):
         if await storage.exists(key):
             return key
         async with storage.local_copy(video_key) as path:
