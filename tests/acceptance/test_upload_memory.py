@@ -9,14 +9,20 @@ into memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 from serving import Served, vidgate_env
-from test_media_bombs import IN_FLIGHT, MIB, RSS_GROWTH_LIMIT, PeakRss, all_at_once, rss
+from test_media_bombs import (
+    IN_FLIGHT,
+    MIB,
+    RSS_GROWTH_LIMIT,
+    PeakRss,
+    all_at_once,
+    rss,
+)
 
 from vidgate.emulator.testing import still_image
 
@@ -30,22 +36,15 @@ def big_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("uploads")
-    server = Served(env=vidgate_env(data_dir), cwd=data_dir)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def upload_file(url: str, path: Path) -> httpx.Response:
     with path.open("rb") as handle:
         return httpx.post(f"{url}/v1/uploads", files={"file": ("big.png", handle)}, timeout=300)
 
 
-def test_four_large_uploads_at_once_in_bounded_memory(served: Served, big_png: Path) -> None:
+def test_four_large_uploads_at_once_in_bounded_memory(
+    serve: type[Served], tmp_path: Path, big_png: Path
+) -> None:
+    served = serve(env=vidgate_env(tmp_path))
     size = big_png.stat().st_size
     assert size >= 48_000_000
     small = httpx.post(
