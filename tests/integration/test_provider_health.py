@@ -118,6 +118,36 @@ async def test_concurrent_failures_from_two_processes_open_it_once(
         assert status.down and status.failures >= 3
 
 
+async def test_concurrent_asks_share_one_read(engine: AsyncEngine, clock: Clock) -> None:
+    counter = StatementCounter(engine)
+    health = health_on(engine, clock)
+    await asyncio.gather(*(health.status() for _ in range(20)))
+    assert counter.counts["SELECT"] == 1
+    clock.advance(1)  # stale: the next asks read it again, once
+    await asyncio.gather(*(health.status() for _ in range(20)))
+    assert counter.counts["SELECT"] == 2
+
+
+async def test_an_unreadable_row_keeps_the_last_circuit(
+    engine: AsyncEngine, second_engine: AsyncEngine, clock: Clock
+) -> None:
+    worker, api = health_on(engine, clock), health_on(second_engine, clock)
+    for _ in range(3):
+        await worker.record_failure(DOWN)
+    assert (await api.status()).down
+
+    async with engine.begin() as conn:  # the table goes away: every read of it fails
+        await conn.exec_driver_sql("ALTER TABLE provider_health RENAME TO provider_health_away")
+    try:
+        clock.advance(1)
+        assert (await api.status()).down  # the last circuit read, not an error
+        with pytest.raises(ProviderUnavailable):
+            await api.refuse_while_down("uploads")
+    finally:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE provider_health_away RENAME TO provider_health")
+
+
 async def test_writes_only_when_the_picture_changes(engine: AsyncEngine, clock: Clock) -> None:
     counter = StatementCounter(engine)
     health = health_on(engine, clock)

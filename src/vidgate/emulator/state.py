@@ -3,9 +3,9 @@
 The HTTP layer (:mod:`vidgate.emulator.app`) calls these methods and renders what they return or
 raise; nothing here knows about HTTP beyond the JSON shapes of Runway's API.
 
-Time: statuses are computed from the clock (see :mod:`vidgate.emulator.tasks`). One background
-thread, the scheduler, sleeps until the next instant at which something changes (a slot frees, a
-task ends) and applies it, so renders start as soon as a task holds a slot even if nobody polls.
+Time: statuses are computed from the clock (see :mod:`vidgate.emulator.tasks`). The scheduler
+(:mod:`vidgate.emulator.scheduler`) applies each change (a slot frees, a task ends) when it is due,
+so renders start as soon as a task holds a slot even if nobody polls.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from vidgate.catalog import Catalog, Endpoint, get_catalog
-from vidgate.emulator.clock import Clock, SystemClock, iso_timestamp
+from vidgate.emulator.clock import Clock, SystemClock
 from vidgate.emulator.config import EmulatorConfig, failure_text
 from vidgate.emulator.faults import Fault, pick_fault
 from vidgate.emulator.organization import Organization
 from vidgate.emulator.outputs import OutputStore, UrlCheck
 from vidgate.emulator.plan import RenderPlan
+from vidgate.emulator.scheduler import Scheduler
 from vidgate.emulator.state_file import StateFile
 from vidgate.emulator.stats import Stats
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
@@ -56,10 +57,7 @@ class EmulatorState:
         secret = self._file.secret() if self._file else secrets.token_bytes(32)
         self.outputs = OutputStore(config.output_dir, workers=config.render_workers, secret=secret)
         self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
-        self._background = background
-        self._scheduler: threading.Thread | None = None
-        self._closed = False
+        self._scheduler = Scheduler(self._lock, self._step, enabled=background)
         self._secret = secret
         self._reset_locked()
         if self._file is not None:
@@ -71,7 +69,9 @@ class EmulatorState:
         self.board = TaskBoard()
         self.uploads = UploadStore(self._secret, self.outputs.directory / UPLOADS_DIR)
         self.organization = Organization(self.config.credit_balance)
-        seed = self.config.seed
+        self._seed(self.config.seed)
+
+    def _seed(self, seed: int | None) -> None:
         self._fault_rng = random.Random(seed)
         self._outcome_rng = random.Random(None if seed is None else seed + 1)
 
@@ -87,7 +87,7 @@ class EmulatorState:
         with self._lock:
             self._start_renders(list(self.board))
             self._advance()
-            self._ensure_scheduler()
+            self._scheduler.ensure_started()
 
     def _save(
         self, *tasks: Task, deleted: str | None = None, uploads: tuple[Upload, ...] = ()
@@ -111,14 +111,10 @@ class EmulatorState:
                 self._file.clear()
             self._reset_locked()
             self.stats.reset()
-            self._wake.notify_all()
+            self._scheduler.notify()
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._wake.notify_all()
-        if self._scheduler is not None:
-            self._scheduler.join(timeout=5)
+        self._scheduler.close()
         self.outputs.close()
         if self._file is not None:
             with self._lock:
@@ -129,16 +125,13 @@ class EmulatorState:
         with self._lock:
             updated = self.config.updated(patch)
             if "seed" in patch:
-                self._fault_rng = random.Random(updated.seed)
-                self._outcome_rng = random.Random(
-                    None if updated.seed is None else updated.seed + 1
-                )
+                self._seed(updated.seed)
             if any(k in patch for k in ("creditBalance", "credit_balance")):
                 self.organization.credit_balance = updated.credit_balance
                 self._save()
             self.config = updated
             self._advance()
-            self._wake.notify_all()
+            self._scheduler.notify()
             return updated
 
     def draw_fault(self) -> Fault | None:
@@ -196,8 +189,8 @@ class EmulatorState:
             self.stats.task_created(model, endpoint.value)
             self._advance()
             self._save(task)
-            self._ensure_scheduler()
-            self._wake.notify_all()
+            self._scheduler.ensure_started()
+            self._scheduler.notify()
             return task
 
     def task_view(self, task_id: str, *, base_url: str) -> dict[str, Any]:
@@ -206,26 +199,12 @@ class EmulatorState:
             self._advance()
             task = self._task(task_id)
             now = self.clock.now()
-            status = task.status_at(now)
-            view: dict[str, Any] = {
-                "id": task.id,
-                "status": status.value,
-                "createdAt": iso_timestamp(task.created_wall),
-            }
-            if not status.terminal:
-                view["estimatedCost"] = {"credits": task.estimated_credits}
-                if status is TaskStatus.RUNNING:
-                    view["progress"] = task.progress_at(now)
-                return view
-            view["cost"] = {"credits": task.final_credits if task.settled else task.final_cost()}
-            if status is TaskStatus.SUCCEEDED:
+
+            def output_url() -> str:
                 expires = self.clock.wall(now).timestamp() + self.config.output_ttl_seconds
-                path = self.outputs.signed_path(task.id, expires=expires)
-                view["output"] = [base_url.rstrip("/") + path]
-            elif status is TaskStatus.FAILED:
-                view["failure"] = task.failure
-                view["failureCode"] = task.failure_code
-            return view
+                return base_url.rstrip("/") + self.outputs.signed_path(task.id, expires=expires)
+
+            return task.api_view(now, output_url)
 
     def delete_task(self, task_id: str) -> TaskStatus:
         """``DELETE /v1/tasks/{id}``: cancel a live task, delete a finished one; either way it is
@@ -237,7 +216,7 @@ class EmulatorState:
             self.board.remove(task)
             self.outputs.discard(task.id)
             self._save(deleted=task.id)
-            self._wake.notify_all()
+            self._scheduler.notify()
             return before
 
     def force(self, task_id: str, outcome: ForcedOutcome, *, failure_code: str | None) -> None:
@@ -257,7 +236,7 @@ class EmulatorState:
                 self._start_renders([task])
             self._advance()
             self._save(task)
-            self._wake.notify_all()
+            self._scheduler.notify()
 
     def tasks_view(self) -> list[dict[str, Any]]:
         """Control: every task with its model, status, when it got its slot (``startedAt``) and
@@ -283,13 +262,16 @@ class EmulatorState:
         now = self.clock.now()
         before = self.board.cancel(task, now)
         if not before.terminal:
-            task.final_credits = task.final_cost()
-            self.organization.refund(
-                task.model, task.estimated_credits - task.final_credits, self.clock.wall(now)
-            )
             self.outputs.discard(task.id)
-            task.plan = task.plan.without_inputs()
+            self._settle(task, now)
         return before
+
+    def _settle(self, task: Task, ended_at: float) -> None:
+        """A task that ended: its inputs dropped, its final cost set, the rest refunded."""
+        task.plan = task.plan.without_inputs()
+        task.final_credits = task.final_cost()
+        refund = task.estimated_credits - task.final_credits
+        self.organization.refund(task.model, refund, self.clock.wall(ended_at))
 
     # --- outputs --------------------------------------------------------------------------
 
@@ -331,7 +313,7 @@ class EmulatorState:
             task.plan = task.plan.without_inputs()
             self._advance()
             self._save(task)
-            self._wake.notify_all()
+            self._scheduler.notify()
 
     # --- uploads --------------------------------------------------------------------------
 
@@ -397,29 +379,16 @@ class EmulatorState:
             if task.slot_at is not None and task.slot_at > task.eligible_at:
                 self.stats.count("throttledTasks")  # it had to wait for a concurrency slot
         for task in changes.ended:
-            task.plan = task.plan.without_inputs()
-            task.final_credits = task.final_cost()
-            refund = task.estimated_credits - task.final_credits
-            self.organization.refund(task.model, refund, self.clock.wall(task.end_at or now))
+            self._settle(task, task.end_at or now)
         if changes.started or changes.ended:
             self._save(*changes.started, *changes.ended)
 
-    def _ensure_scheduler(self) -> None:
-        if not self._background or self._scheduler is not None or self._closed:
-            return
-        self._scheduler = threading.Thread(
-            target=self._schedule, name="vidgate-emulator-scheduler", daemon=True
-        )
-        self._scheduler.start()
-
-    def _schedule(self) -> None:
-        with self._lock:
-            while not self._closed:
-                self._advance()
-                now = self.clock.now()
-                nxt = self.board.next_event(now, self.config.concurrency_of)
-                timeout = 1.0 if nxt is None else min(1.0, max(0.0, nxt - now) + 0.001)
-                self._wake.wait(timeout)
+    def _step(self) -> float | None:
+        """The scheduler's step: apply what is due; the seconds until the next change, if known."""
+        self._advance()
+        now = self.clock.now()
+        nxt = self.board.next_event(now, self.config.concurrency_of)
+        return None if nxt is None else nxt - now
 
 
 class OutputForbidden(RequestError):

@@ -127,6 +127,28 @@ class Task:
         used = math.ceil(round(self.credits_per_second * self.plan.duration_seconds, 6))
         return min(self.estimated_credits, used)
 
+    def api_view(self, now: float, output_url: Callable[[], str]) -> dict[str, Any]:
+        """The task as Runway's ``GET /v1/tasks/{id}`` shows it; ``output_url`` signs the
+        output's URL (asked for only once the task succeeded)."""
+        status = self.status_at(now)
+        view: dict[str, Any] = {
+            "id": self.id,
+            "status": status.value,
+            "createdAt": iso_timestamp(self.created_wall),
+        }
+        if not status.terminal:
+            view["estimatedCost"] = {"credits": self.estimated_credits}
+            if status is TaskStatus.RUNNING:
+                view["progress"] = self.progress_at(now)
+            return view
+        view["cost"] = {"credits": self.final_credits if self.settled else self.final_cost()}
+        if status is TaskStatus.SUCCEEDED:
+            view["output"] = [output_url()]
+        elif status is TaskStatus.FAILED:
+            view["failure"] = self.failure
+            view["failureCode"] = self.failure_code
+        return view
+
     def control_view(self, now: float, wall: Callable[[float], datetime]) -> dict[str, Any]:
         """The task as ``GET /_emulator/tasks`` shows it: when it got its slot (``startedAt``)
         and reached its final state (``endedAt``), and its output's shape."""

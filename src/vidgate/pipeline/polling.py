@@ -23,6 +23,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from vidgate.settings import DEFAULTS
+
 __all__ = ["PollCadence", "Reading", "task_start"]
 
 # What a model of each speed class usually takes, until its own tasks say otherwise.
@@ -64,8 +66,8 @@ def task_start(submitted_at: datetime, provider_created_at: datetime | None) -> 
 class PollCadence:
     """Chooses the delay before the next poll of a task and learns from the tasks that end."""
 
-    min_seconds: float = 1.0
-    max_seconds: float = 30.0
+    min_seconds: float = DEFAULTS.poll_min_seconds
+    max_seconds: float = DEFAULTS.poll_max_seconds
     #: The run time expected of every model before its own tasks tell (emulator mode: the
     #: emulator's pending + task time); None: the catalog's speed class.
     prior_seconds: float | None = None

@@ -34,7 +34,7 @@ from vidgate.errors import (
     ProviderUnavailable,
     SubmissionUncertain,
 )
-from vidgate.settings import Settings
+from vidgate.settings import DEFAULTS, Settings
 
 __all__ = ["KEY_REFUSED", "Circuit", "CircuitPolicy", "CircuitState", "Outcome", "outcome_of"]
 
@@ -59,9 +59,9 @@ class CircuitState(StrEnum):
 class CircuitPolicy:
     """When the circuit opens, and how long it refuses after a failure."""
 
-    failures_to_open: int = 3
-    window_seconds: float = 60.0
-    probe_seconds: float = 15.0
+    failures_to_open: int = DEFAULTS.provider_down_after_failures
+    window_seconds: float = DEFAULTS.provider_down_window_seconds
+    probe_seconds: float = DEFAULTS.provider_probe_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CircuitPolicy:

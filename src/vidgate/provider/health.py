@@ -23,7 +23,8 @@ One row per provider name in ``provider_health`` (migration 0006) is shared by e
 is written only when that changes the picture: a failure while closed (at most the threshold of
 them before it opens), a failure while open only when it moves the probe time on by a second or
 more, a success only when there is a failure count or an open circuit to clear. Each process reads
-the row at most once a second and keeps it (:data:`CACHE_SECONDS`), so asking costs a clock read.
+the row at most once a second and keeps it (:data:`CACHE_SECONDS`, in the project's read-through
+cache, :class:`~vidgate.db.cache.ReadThrough`), so asking costs a clock read.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vidgate.clock import utcnow
 from vidgate.db.base import Base
+from vidgate.db.cache import ReadThrough
 from vidgate.db.dialect import for_update, insert_or_ignore
 from vidgate.db.engine import Transactions
 from vidgate.errors import ProviderCredentialsRefused, ProviderUnavailable
@@ -137,41 +139,36 @@ class ProviderHealth:
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
-        self._circuit = Circuit()
-        self._read_at: datetime | None = None
-        # One read or write at a time in this process; the others use what it finds.
+        self._cache: ReadThrough[str, Circuit] = ReadThrough(
+            CACHE_SECONDS, clock=lambda: self.clock()
+        )
+        # One read or write of the row at a time in this process; the others use what it finds.
         self._lock = asyncio.Lock()
 
     # --- reading -----------------------------------------------------------------------------
 
     async def current(self) -> Circuit:
         """The circuit, read again if this process's copy is older than :data:`CACHE_SECONDS`."""
-        if self._fresh():
-            return self._circuit
-        if self._lock.locked() and self._read_at is not None:
-            return self._circuit  # another task is reading (or writing) it: no queue behind it
+        last = self._cache.last(self.provider)
+        if last is not None and not self._cache.fresh(self.provider) and self._lock.locked():
+            return last  # another task is reading (or writing) it: no queue behind it
+        return await self._cache.get(self.provider, self._read)
+
+    def _known(self) -> Circuit:
+        """The last circuit this process read or wrote, however old."""
+        return self._cache.last(self.provider) or Circuit()
+
+    async def _read(self) -> Circuit:
+        # Under the lock: a read never lands after, and over, a write of this process.
         async with self._lock:
-            if not self._fresh():
-                await self._read()
-        return self._circuit
-
-    def _fresh(self) -> bool:
-        if self._read_at is None:
-            return False
-        age = (self.clock() - self._read_at).total_seconds()
-        return 0 <= age < CACHE_SECONDS
-
-    async def _read(self) -> None:
-        read_at = self.clock()
-        try:
-            async with self._reading() as session:
-                row = await session.get(ProviderHealthRow, self.provider)
-        except (SQLAlchemyError, OSError) as exc:
-            # Keep the last known circuit for another second rather than fail the asker.
-            log.warning("could not read the provider circuit: %s", exc)
-        else:
-            self._circuit = row.circuit() if row is not None else Circuit()
-        self._read_at = read_at
+            try:
+                async with self._reading() as session:
+                    row = await session.get(ProviderHealthRow, self.provider)
+            except (SQLAlchemyError, OSError) as exc:
+                # Keep the last known circuit for another second rather than fail the asker.
+                log.warning("could not read the provider circuit: %s", exc)
+                return self._known()
+        return row.circuit() if row is not None else Circuit()
 
     async def status(self) -> ProviderStatus:
         circuit = await self.current()
@@ -266,7 +263,8 @@ class ProviderHealth:
         if not cached.worth_writing(move(cached)):
             return
         async with self._lock:
-            if not self._circuit.worth_writing(move(self._circuit)):
+            known = self._known()
+            if not known.worth_writing(move(known)):
                 return  # another task of this process just wrote it
             await self._write(move)
 
@@ -300,7 +298,7 @@ class ProviderHealth:
                 ):
                     setattr(row, name, getattr(after, name))
                 row.updated_at = now
-        self._circuit, self._read_at = after, now
+        self._cache.put(self.provider, after)
         self._log_transition(before, after, now)
 
     def _log_transition(self, before: Circuit, after: Circuit, now: datetime) -> None:
