@@ -6,6 +6,7 @@ A RUNNING task goes on to its end in the next emulator (its output rendered ther
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from runwayml import RunwayML
@@ -55,3 +56,19 @@ def test_tasks_uploads_and_credits_survive_a_new_emulator(tmp_path: Path) -> Non
         second.reset()
     with EmulatorServer(config(tmp_path)) as third:
         assert third.tasks() == []
+
+
+def test_uploaded_files_are_kept_on_disk_not_in_the_state_file(tmp_path: Path) -> None:
+    picture = still_image(1920, 1080)
+    with (
+        EmulatorServer(config(tmp_path)) as emulator,
+        RunwayML(api_key=API_KEY, base_url=emulator.base_url) as client,
+    ):
+        uri = client.uploads.create_ephemeral(file=("frame.png", picture)).uri
+        stored = tmp_path / "outputs" / "uploads" / uri.rsplit("/", 1)[-1]
+        assert stored.read_bytes() == picture
+        state = (tmp_path / "state.db").read_bytes() + (tmp_path / "state.db-wal").read_bytes()
+        for stretch in (picture[100:200], base64.b64encode(picture)[100:200]):
+            assert stretch not in state
+        emulator.reset()
+        assert not stored.exists()

@@ -294,9 +294,11 @@ def _storage_and_outputs() -> APIRouter:
             if not isinstance(file, UploadFile):
                 return PlainTextResponse("missing the file part", status_code=400)
             fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            data = await file.read()
-            content_type = file.content_type
-        upload = _state(request).complete_upload(fields, data, content_type)
+            await file.seek(0)
+            # Starlette spooled the file to disk; it is copied on in chunks, never read whole.
+            upload = await asyncio.to_thread(
+                _state(request).complete_upload, fields, file.file, file.content_type
+            )
         if upload is None:
             return PlainTextResponse("invalid or expired upload policy", status_code=403)
         return Response(status_code=204)

@@ -182,7 +182,9 @@ class EmulatorConfig(BaseModel):
     )
     # --- start-up only ------------------------------------------------------------------------
     output_dir: Path | None = Field(
-        None, description="Where outputs are rendered (None: a temporary directory)."
+        None,
+        description="Where outputs are rendered and uploaded files kept (None: a temporary "
+        "directory).",
     )
     render_workers: int = Field(2, ge=1, le=32, description="Threads rendering outputs.")
     state_file: Path | None = Field(

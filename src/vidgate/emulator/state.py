@@ -15,7 +15,7 @@ import secrets
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from vidgate.catalog import Catalog, Endpoint, get_catalog
 from vidgate.emulator.clock import Clock, SystemClock
@@ -28,7 +28,7 @@ from vidgate.emulator.scheduler import Scheduler
 from vidgate.emulator.state_file import StateFile
 from vidgate.emulator.stats import Stats
 from vidgate.emulator.tasks import Task, TaskBoard, TaskStatus
-from vidgate.emulator.uploads import Upload, UploadStore
+from vidgate.emulator.uploads import UPLOADS_DIR, Upload, UploadStore
 from vidgate.errors import MediaRejected, NotFound, RequestError
 
 __all__ = ["EmulatorState", "ForcedOutcome", "OutputForbidden"]
@@ -67,7 +67,7 @@ class EmulatorState:
 
     def _reset_locked(self) -> None:
         self.board = TaskBoard()
-        self.uploads = UploadStore(self._secret)
+        self.uploads = UploadStore(self._secret, self.outputs.directory / UPLOADS_DIR)
         self.organization = Organization(self.config.credit_balance)
         self._seed(self.config.seed)
 
@@ -106,6 +106,7 @@ class EmulatorState:
         with self._lock:
             self.config = self.initial_config
             self.outputs.clear()
+            self.uploads.clear()
             if self._file is not None:
                 self._file.clear()
             self._reset_locked()
@@ -327,10 +328,12 @@ class EmulatorState:
             return upload, self.uploads.form_fields(upload)
 
     def complete_upload(
-        self, fields: dict[str, str], data: bytes, content_type: str | None
+        self, fields: dict[str, str], source: IO[bytes], content_type: str | None
     ) -> Upload | None:
+        """Keep a posted file (blocking: copied to disk, outside the lock, before it is checked)."""
+        staged = self.uploads.stage(source)
         with self._lock:
-            upload = self.uploads.complete(fields, data, content_type, now=self.clock.now())
+            upload = self.uploads.complete(fields, staged, content_type, now=self.clock.now())
             if upload is not None:
                 self.stats.count("uploadFiles")
                 self._save(uploads=(upload,))
@@ -339,7 +342,8 @@ class EmulatorState:
     def lookup_upload(self, uri: str) -> bytes | None:
         with self._lock:
             upload = self.uploads.lookup(uri, now=self.clock.now())
-            return upload.data if upload is not None else None
+            store = self.uploads
+        return store.read(upload) if upload is not None else None
 
     # --- organization ---------------------------------------------------------------------
 

@@ -1,10 +1,14 @@
-"""Ephemeral uploads: the slot ``POST /v1/uploads`` hands out, its presigned form, its bytes.
+"""Ephemeral uploads: the slot ``POST /v1/uploads`` hands out, its presigned form, its file.
 
 Runway answers ``POST /v1/uploads`` with a storage URL, the form fields to post with the file (an
 S3-style presigned POST) and the ``runway://`` URI the file will have. The emulator plays both
-parts: :meth:`UploadStore.create` makes the slot and signs its form; :meth:`UploadStore.complete`
-checks the form the client posted back and keeps the file; :meth:`UploadStore.lookup` turns a
-``runway://`` URI in a media field back into the bytes.
+parts: :meth:`UploadStore.create` makes the slot and signs its form; :meth:`UploadStore.stage`
+copies a posted file to disk and :meth:`UploadStore.complete` checks the form the client posted
+back and keeps the file; :meth:`UploadStore.lookup` turns a ``runway://`` URI in a media field
+back into its upload, :meth:`UploadStore.read` into its bytes.
+
+Files live on disk, one per upload under the store's directory, never in memory or the state
+file: four 200 MB uploads at once must not cost the process 800 MB.
 """
 
 from __future__ import annotations
@@ -13,14 +17,21 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-__all__ = ["RUNWAY_URI_PREFIX", "Upload", "UploadStore"]
+__all__ = ["RUNWAY_URI_PREFIX", "UPLOADS_DIR", "Upload", "UploadStore"]
 
 RUNWAY_URI_PREFIX = "runway://emulator/uploads/"
+UPLOADS_DIR = "uploads"
+"""The uploads' directory, under the emulator's output directory."""
+
+_COPY_CHUNK = 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -29,7 +40,7 @@ class Upload:
     filename: str
     created_at: float
     expires_at: float
-    data: bytes | None = None  # None until the file was posted to the storage URL
+    size: int | None = None  # None until the file was posted to the storage URL
     content_type: str | None = None
 
     @property
@@ -56,11 +67,17 @@ class Upload:
 
 
 class UploadStore:
-    """Upload slots and their files, in memory. Not thread-safe: the owner serialises calls."""
+    """Upload slots in memory, their files in ``directory``.
 
-    def __init__(self, secret: bytes) -> None:
+    Not thread-safe: the owner serialises calls, except :meth:`stage` and :meth:`read`, which
+    touch only files (so a large copy need not hold the owner's lock).
+    """
+
+    def __init__(self, secret: bytes, directory: Path) -> None:
         self._secret = secret
         self._uploads: dict[str, Upload] = {}
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
 
     def __len__(self) -> int:
         return len(self._uploads)
@@ -90,10 +107,32 @@ class UploadStore:
             "x-amz-signature": self._sign(policy),
         }
 
+    def stage(self, source: IO[bytes]) -> Path:
+        """Copy a posted file, chunk by chunk, to a new file beside the uploads; its path."""
+        staged = self.directory / f".{uuid.uuid4()}.part"
+        try:
+            with staged.open("wb") as out:
+                shutil.copyfileobj(source, out, _COPY_CHUNK)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return staged
+
     def complete(
-        self, fields: Mapping[str, str], data: bytes, content_type: str | None, *, now: float
+        self, fields: Mapping[str, str], staged: Path, content_type: str | None, *, now: float
     ) -> Upload | None:
-        """Store a posted file; None when the form is not one this store signed (or expired)."""
+        """Keep a staged file; None (the file deleted) when the form is not one this store
+        signed, or has expired."""
+        upload = self._signed_upload(fields, now=now)
+        if upload is None:
+            staged.unlink(missing_ok=True)
+            return None
+        upload.size = staged.stat().st_size
+        os.replace(staged, self.path(upload))
+        upload.content_type = content_type
+        return upload
+
+    def _signed_upload(self, fields: Mapping[str, str], *, now: float) -> Upload | None:
         policy = fields.get("policy", "")
         if not hmac.compare_digest(self._sign(policy), fields.get("x-amz-signature", "")):
             return None
@@ -104,25 +143,40 @@ class UploadStore:
         upload = self._uploads.get(str(decoded.get("upload")))
         if upload is None or upload.key != fields.get("key") or now >= upload.expires_at:
             return None
-        upload.data = data
-        upload.content_type = content_type
         return upload
+
+    def path(self, upload: Upload) -> Path:
+        return self.directory / upload.id
+
+    def read(self, upload: Upload) -> bytes | None:
+        """The bytes of a completed upload (None: its file is gone, e.g. purged meanwhile)."""
+        try:
+            return self.path(upload).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def lookup(self, uri: str, *, now: float) -> Upload | None:
         """The completed, unexpired upload a ``runway://`` URI names, if any."""
         if not uri.startswith(RUNWAY_URI_PREFIX):
             return None
         upload = self._uploads.get(uri.removeprefix(RUNWAY_URI_PREFIX))
-        if upload is None or upload.data is None or now >= upload.expires_at:
+        if upload is None or upload.size is None or now >= upload.expires_at:
             return None
         return upload
 
     def purge_expired(self, *, now: float) -> list[str]:
-        """Forget uploads whose URI has expired (their bytes with them); returns their ids."""
-        expired = [u.id for u in self._uploads.values() if now >= u.expires_at]
-        for upload_id in expired:
-            del self._uploads[upload_id]
-        return expired
+        """Forget uploads whose URI has expired (their files with them); returns their ids."""
+        expired = [u for u in self._uploads.values() if now >= u.expires_at]
+        for upload in expired:
+            del self._uploads[upload.id]
+            self.path(upload).unlink(missing_ok=True)
+        return [u.id for u in expired]
+
+    def clear(self) -> None:
+        """Forget every upload and delete its file (staged files of posts under way stay)."""
+        for upload in self._uploads.values():
+            self.path(upload).unlink(missing_ok=True)
+        self._uploads.clear()
 
     def _sign(self, policy: str) -> str:
         return hmac.new(self._secret, policy.encode(), hashlib.sha256).hexdigest()
