@@ -1,14 +1,6 @@
 """Where finished videos live: a local directory by default, S3, GCS or Azure by URL (obstore).
 
-A save streams in constant memory (multipart upload of ``part_size`` parts, ``max_concurrency``
-of them in flight), hashes on the fly, and writes under a temporary key first (``tmp/<uuid>``);
-only a complete object is renamed or copied to its final key, so a crash or a failing source
-never leaves a partial file where a reader would find it. Abandoned temporary objects are removed
-by :meth:`Storage.cleanup_temporary`. (Incomplete S3 multipart uploads are aborted by obstore on
-error; a bucket lifecycle rule should still expire them in case the process dies.)
-
-Credentials and endpoints come from the URL, from ``options``, or from the provider's standard
-environment variables (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``), which obstore reads itself.
+How a save stays whole and in constant memory is told in :mod:`.objects`.
 
 Modules: ``objects`` (:class:`Storage`, the few operations vidgate needs), ``stores`` (opening a
 store from its URL), ``copying`` (bytes from a blocking source on their own threads), ``orphans``
