@@ -12,15 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from vidgate.api.deps import CallerDep, ContextDep, error_responses
+from vidgate.api.deps import ApiContext, CallerDep, ContextDep, error_responses
 from vidgate.api.schemas import UploadList, UploadOut
 from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
 from vidgate.media.facts import limit_problems
-from vidgate.media.multipart import FORM_OVERHEAD_BYTES, receive_multipart
+from vidgate.media.multipart import FORM_OVERHEAD_BYTES, ReceivedFile, receive_multipart
 from vidgate.tenancy.tables import Upload
 from vidgate.tenancy.uploads import target_field, upload_filename
 
-__all__ = ["router", "upload_out"]
+__all__ = ["receive_upload_form", "router", "upload_out"]
 
 router = APIRouter(tags=["uploads"])
 
@@ -99,19 +99,7 @@ async def create_upload(
     images, videos or audio Runway takes (judged from the bytes), truncated or damaged files,
     and, with `model`, files outside the model's input limits (422 naming `file`).
     """
-    # Before a byte is read: the file would go nowhere while the provider is down.
-    await ctx.runtime.provider_health.refuse_while_down("uploads")
-    settings = ctx.runtime.settings
-    cap = settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap + FORM_OVERHEAD_BYTES:
-        raise PayloadTooLarge(f"file: uploads may be at most {cap} bytes")
-    received = await receive_multipart(
-        request.stream(),
-        request.headers.get("content-type"),
-        max_bytes=cap,
-        directory=settings.data_dir / "tmp",
-    )
+    received = await receive_upload_form(ctx, request)
     try:
         unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
         if unknown:
@@ -172,3 +160,22 @@ async def list_uploads(
 )
 async def get_upload(upload_id: str, ctx: ContextDep, caller: CallerDep) -> UploadOut:
     return upload_out(await ctx.uploads.get_upload(upload_id, caller.owner))
+
+
+async def receive_upload_form(ctx: ApiContext, request: Request) -> ReceivedFile:
+    """The multipart body of an upload, streamed to a temporary file under the size cap (413 by
+    its declared length, or as soon as the cap is passed); shared with the Runway surface."""
+    # Before a byte is read: the file would go nowhere while the provider is down.
+    await ctx.runtime.provider_health.refuse_while_down("uploads")
+    settings = ctx.runtime.settings
+    cap = settings.upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap + FORM_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"file: uploads may be at most {cap} bytes")
+    received = await receive_multipart(
+        request.stream(),
+        request.headers.get("content-type"),
+        max_bytes=cap,
+        directory=settings.data_dir / "tmp",
+    )
+    return received

@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse
 from vidgate.api.deps import ApiContext, ContextDep
 from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
 from vidgate.api.routes.runway.errors import RunwayRoute
-from vidgate.errors import FieldProblem, PayloadTooLarge, Unauthorized, ValidationFailed
-from vidgate.media.multipart import FORM_OVERHEAD_BYTES, receive_multipart
+from vidgate.api.routes.uploads import receive_upload_form
+from vidgate.errors import FieldProblem, Unauthorized, ValidationFailed
 from vidgate.tenancy.uploads import upload_filename
 
 __all__ = ["UPLOAD_URI_PREFIX", "resolve_upload_uris", "router"]
@@ -92,18 +92,7 @@ async def receive_upload(
     earlier = await ctx.uploads.find_ingested(owner=uploader, request_key=slot, source_url=promised)
     if earlier is not None:
         return Response(status_code=204)  # the same slot sent twice: the first file stands
-    await ctx.runtime.provider_health.refuse_while_down("uploads")
-    settings = ctx.runtime.settings
-    cap = settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap + FORM_OVERHEAD_BYTES:
-        raise PayloadTooLarge(f"file: uploads may be at most {cap} bytes")
-    received = await receive_multipart(
-        request.stream(),
-        request.headers.get("content-type"),
-        max_bytes=cap,
-        directory=settings.data_dir / "tmp",
-    )
+    received = await receive_upload_form(ctx, request)
     try:
         unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
         if unknown:
