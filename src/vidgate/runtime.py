@@ -126,7 +126,8 @@ def _job_signal(step_queue: StepQueue | None, wakeup: Wakeup) -> Callable[[str],
 async def _run_background(
     stack: contextlib.AsyncExitStack, runtime: Runtime, background: Background, wakeup: Wakeup
 ) -> None:
-    """Start the job steps and the webhook dispatcher; the stack stops them first on exit."""
+    """Start the job steps, the webhook dispatcher and the usage reconciliation; the stack stops
+    them first on exit."""
     settings = runtime.settings
     # Learn each model's run time from the jobs already done, oldest first.
     # (Submission to stored: an upper bound on the run time, so it can only lower a prior.)
@@ -160,11 +161,15 @@ async def _run_background(
     )
     runtime.webhooks = dispatcher
     sending = asyncio.create_task(dispatcher.run(stop))
+    reconciling = asyncio.create_task(runtime.usage.run(stop))
 
     async def stop_background() -> None:
         stop.set()
         # Sends in flight end within their timeout; an unrecorded one is sent again later.
         await sending
+        reconciling.cancel()  # a round under way is only a read and a few settled rows
+        with contextlib.suppress(asyncio.CancelledError):
+            await reconciling
         if runtime.step_queue is not None:
             steps.cancel()  # procrastinate's worker finishes the steps it has started
         with contextlib.suppress(asyncio.CancelledError):

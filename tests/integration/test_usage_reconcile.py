@@ -4,6 +4,7 @@ settled at its estimate, one that did not at 0, and strays are reported by day a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
+from vidgate.provider.base import PROVIDER_WAIT_SECONDS
 from vidgate.provider.runway import RunwayProvider
 from vidgate.runtime import EMULATOR_API_KEY
 from vidgate.tenancy.reconcile import UsageReconciler
@@ -93,3 +95,31 @@ async def test_credits_no_job_accounts_for_are_reported(
     [stray] = found.unaccounted
     assert (stray.day, stray.model, stray.credits) == (utcnow().date(), "gen4.5", 48)
     assert reconciler.last() is found and found.unaccounted_credits == 48
+
+
+async def test_a_failing_report_is_not_waited_for_and_the_loop_settles_later(
+    job_store: JobStore, provider: RunwayProvider, emulator: EmulatorServer
+) -> None:
+    job = await uncertain_job(job_store)
+    await create_upstream(emulator)
+    reconciler = UsageReconciler(job_store.engine, provider, every_seconds=0.1)
+    emulator.control(http5xxRate=1.0)  # answers retried for up to two minutes
+    try:
+        started = asyncio.get_running_loop().time()
+        unread = await reconciler.current()
+        assert asyncio.get_running_loop().time() - started < PROVIDER_WAIT_SECONDS + 1
+        assert not unread.read and unread.settled == 0
+        assert await spend_of(job_store) == (0, 24)  # still reserved
+    finally:
+        emulator.control(http5xxRate=0.0)
+    # Nobody asks again: the loop of a process that runs jobs settles it.
+    stop = asyncio.Event()
+    loop = asyncio.create_task(reconciler.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while (await job_store.get_job(job.id)).cost_credits is None:
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    assert await spend_of(job_store) == (24, 0)

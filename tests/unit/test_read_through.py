@@ -86,3 +86,15 @@ async def test_the_number_of_answers_is_bounded() -> None:
     for key in range(10):
         cache.put(key, key)
     assert sum(cache.last(key) is not None for key in range(10)) <= 3
+
+
+async def test_get_within_answers_the_fallback_and_keeps_the_late_read() -> None:
+    cache: ReadThrough[str, int] = ReadThrough(60.0)
+    reads = Reads()
+    reads.gate = asyncio.Event()
+    assert await cache.get_within("a", reads, 0.05, lambda: -1) == -1
+    assert reads.count == 1  # the read goes on, shared by the next caller
+    assert await cache.get_within("a", reads, 0.05, lambda: -1) == -1
+    reads.gate.set()
+    assert await cache.get_within("a", reads, 1.0, lambda: -1) == 1
+    assert reads.count == 1 and cache.fresh("a")

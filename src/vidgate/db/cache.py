@@ -12,6 +12,8 @@ the provider's tier limits (every create), the provider circuit (every request a
   hold (a failed read kept only briefly, say).
 - Concurrent callers missing the same key share one read: when an answer expires under load,
   every request would otherwise ask at once. One caller going away does not cancel it.
+- :meth:`ReadThrough.get_within` bounds the wait: a request that must answer soon gets a fallback
+  (the last answer, say) while the read goes on, and is kept when it ends.
 - A read that raises is not kept; each caller waiting on it gets the error, the next caller reads
   again. To keep the last answer through a failure, catch it in ``read`` and return
   :meth:`ReadThrough.last`.
@@ -78,6 +80,16 @@ class ReadThrough(Generic[K, V]):
             pending.add_done_callback(partial(self._keep, key, self._now(), self._generation))
         # Shielded: one caller going away must not cancel the read the others wait for.
         return await asyncio.shield(pending)
+
+    async def get_within(
+        self, key: K, read: Callable[[], Awaitable[V]], seconds: float, otherwise: Callable[[], V]
+    ) -> V:
+        """:meth:`get`, or ``otherwise()`` if the answer takes longer than ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                return await self.get(key, read)
+        except TimeoutError:
+            return otherwise()
 
     def last(self, key: K) -> V | None:
         """The last answer kept for ``key``, however old; None if there is none."""

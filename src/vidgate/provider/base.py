@@ -17,6 +17,7 @@ from typing import Protocol
 from vidgate.requests.generation import GenerationRequest
 
 __all__ = [
+    "PROVIDER_WAIT_SECONDS",
     "CreatedTask",
     "ModelLimits",
     "Organization",
@@ -26,6 +27,11 @@ __all__ = [
     "TaskStatus",
     "UsedCredits",
 ]
+
+#: How long an API request waits for a read of the provider (tier limits, usage report) before it
+#: is answered from the last one: a provider that is slow or down never holds a page for the
+#: length of its retries. The read goes on and its answer is kept.
+PROVIDER_WAIT_SECONDS = 2.0
 
 
 class TaskStatus(StrEnum):

@@ -75,10 +75,21 @@ class ProviderLimits:
         # After a failure, try again soon rather than at every create.
         return min(self.refresh_seconds, 10.0) if snapshot.failed else self.refresh_seconds
 
-    async def organization(self) -> tuple[Organization | None, datetime | None]:
-        """The snapshot and when it was read, read again if older than ``refresh_seconds``."""
-        snapshot = await self._cache.get(None, self._read)
+    async def organization(
+        self, *, wait_seconds: float | None = None
+    ) -> tuple[Organization | None, datetime | None]:
+        """The snapshot and when it was read, read again if older than ``refresh_seconds``; with
+        ``wait_seconds``, the last snapshot (if any) when the read takes longer."""
+        if wait_seconds is None:
+            snapshot = await self._cache.get(None, self._read)
+        else:
+            snapshot = await self._cache.get_within(
+                None, self._read, wait_seconds, self._last_or_none
+            )
         return snapshot.organization, snapshot.read_at
+
+    def _last_or_none(self) -> _Snapshot:
+        return self._cache.last(None) or _Snapshot(None, None, checked_at=self.clock())
 
     def _next_read(self, now: datetime) -> datetime:
         snapshot = self._cache.last(None)

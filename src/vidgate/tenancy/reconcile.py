@@ -15,19 +15,27 @@ jobs account for (spent and reserved, the unsettled uncertain ones left out):
 - what remains is credits spent upstream that no job accounts for (another client on the same
   Runway key, a job whose row was lost): ``GET /v1/usage`` and ``vidgate_unaccounted_credits``.
 
+A request (``GET /v1/usage``, ``/metrics``) waits at most ``PROVIDER_WAIT_SECONDS`` for a round;
+past that it is answered with the last round's figures (the uncertain jobs still reserved) while
+the round goes on, so a provider that is slow or down never holds a page for its retries. Where
+jobs run, :meth:`UsageReconciler.run` also has a round every ``VIDGATE_USAGE_RECONCILE_SECONDS``
+while any uncertain job is unsettled, so they are settled though nobody asks.
+
 Jobs count on the day they were created; a create in the last moments of a UTC day may be charged
 on the next, and is then reported as unaccounted on one day and settled at 0 on the other.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.clock import utcnow
@@ -36,10 +44,15 @@ from vidgate.db.engine import Transactions
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import JobStore, StaleJob
-from vidgate.provider.base import Provider
+from vidgate.provider.base import PROVIDER_WAIT_SECONDS, Provider
 from vidgate.tenancy.spend import unsettled_uncertain, usage_by_day
 
-__all__ = ["RECONCILE_DAYS", "Reconciliation", "UnaccountedCredits", "UsageReconciler"]
+__all__ = [
+    "RECONCILE_DAYS",
+    "Reconciliation",
+    "UnaccountedCredits",
+    "UsageReconciler",
+]
 
 log = logging.getLogger("vidgate.tenancy.reconcile")
 
@@ -94,8 +107,27 @@ class UsageReconciler:
         self._rounds: ReadThrough[None, Reconciliation] = ReadThrough(every_seconds, clock=clock)
 
     async def current(self) -> Reconciliation:
-        """The latest round, run now if the last one is older than ``every_seconds``."""
-        return await self._rounds.get(None, self._round)
+        """The latest round, run now if the last one is older than ``every_seconds``; if it takes
+        longer than ``PROVIDER_WAIT_SECONDS``, the last figures (the round goes on)."""
+        return await self._rounds.get_within(
+            None, self._round, PROVIDER_WAIT_SECONDS, lambda: self._unread(self._clock())
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """A round every ``every_seconds`` while an uncertain job is unsettled, until ``stop``."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._every.total_seconds()):
+                    await stop.wait()
+            try:
+                if not stop.is_set() and await self._any_unsettled():
+                    await self._rounds.get(None, self._round)
+            except Exception:  # the database, say: the next round tries again
+                log.exception("usage reconciliation round failed")
+
+    async def _any_unsettled(self) -> bool:
+        async with self._reading() as session:
+            return bool(await session.scalar(select(exists().where(unsettled_uncertain()))))
 
     def last(self) -> Reconciliation | None:
         """The latest round, however old; None before the first."""
@@ -108,8 +140,11 @@ class UsageReconciler:
         except VidgateError as exc:
             # Keep the uncertain jobs reserved and the last figures shown; try again next round.
             log.warning("could not read the provider's usage report: %s", exc)
-            last = self.last()
-            return Reconciliation(now, last.unaccounted if last else [], read=False)
+            return self._unread(now)
+
+    def _unread(self, now: datetime) -> Reconciliation:
+        last = self.last()
+        return Reconciliation(now, last.unaccounted if last else [], read=False)
 
     async def reconcile(self, now: datetime | None = None) -> Reconciliation:
         """One round: compare, settle the uncertain jobs it can, return what is unaccounted."""

@@ -29,6 +29,7 @@ from vidgate.api.usage_schemas import (
 from vidgate.clock import utcnow
 from vidgate.errors import ValidationFailed
 from vidgate.jobs.models import NO_OWNER
+from vidgate.provider.base import PROVIDER_WAIT_SECONDS
 from vidgate.tenancy.budgets import BudgetStore, PeriodStanding
 from vidgate.tenancy.spend import usage_by_day
 
@@ -98,7 +99,9 @@ async def get_usage(
             budget = UsageBudgetOut(
                 key_id=standing.key_id, day=_period(standing.day), month=_period(standing.month)
             )
-    snapshot, read_at = await runtime.pipeline.limits.organization()
+    snapshot, read_at = await runtime.pipeline.limits.organization(
+        wait_seconds=PROVIDER_WAIT_SECONDS
+    )
     organization = None
     if snapshot is not None:
         organization = UsageOrganizationOut(

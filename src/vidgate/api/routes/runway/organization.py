@@ -24,6 +24,7 @@ from vidgate.api.routes.runway.errors import RunwayRoute
 from vidgate.api.routes.runway.tasks import whole_credits
 from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, ValidationFailed
+from vidgate.provider.base import PROVIDER_WAIT_SECONDS
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.spend import usage_by_day
 
@@ -39,7 +40,7 @@ _MAX_DAYS = 90
 async def get_organization(ctx: ContextDep, caller: RunwayCallerDep) -> JSONResponse:
     runtime = ctx.runtime
     now = utcnow()
-    snapshot, _ = await runtime.pipeline.limits.organization()
+    snapshot, _ = await runtime.pipeline.limits.organization(wait_seconds=PROVIDER_WAIT_SECONDS)
     balance = snapshot.credit_balance if snapshot else None
     monthly: float | None = None
     if caller.owner is not None:
