@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import stamina
 from pipeline_harness import Harness
 
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.media.probe import probe_media
 from vidgate.pipeline.output_extras import ensure_preview
+from vidgate.pipeline.steps import DOWNLOAD_ATTEMPTS
 
 
 def _files(root: Path) -> list[Path]:
@@ -185,18 +187,23 @@ async def test_expired_output_urls_are_refreshed(harness: Harness) -> None:
 async def test_output_urls_that_stay_expired_fail_with_a_reason(harness: Harness) -> None:
     harness.emulator.control(outputTtlSeconds=0)
     job = await harness.submit()
-    [done] = await harness.run_until_done(job.id, timeout=60)
+    with stamina.set_testing(True, attempts=DOWNLOAD_ATTEMPTS, cap=True):  # no backoff waits
+        [done] = await harness.run_until_done(job.id, timeout=60)
     assert done.status is Status.FAILED
     assert done.failure_code == FailureCode.DOWNLOAD_FAILED
-    assert harness.emulator.stats()["responsesByStatus"].get("403", 0) >= 2
+    assert done.status_reason == f"the output could not be stored after {DOWNLOAD_ATTEMPTS} tries"
+    # Each try read the task again for a fresh URL, and found it expired.
+    assert harness.emulator.stats()["responsesByStatus"]["403"] == DOWNLOAD_ATTEMPTS
 
 
 async def test_truncated_downloads_leave_no_partial_file(harness: Harness) -> None:
     harness.emulator.control(truncateDownloads=True)
     job = await harness.submit()
-    [done] = await harness.run_until_done(job.id, timeout=60)
+    with stamina.set_testing(True, attempts=DOWNLOAD_ATTEMPTS, cap=True):
+        [done] = await harness.run_until_done(job.id, timeout=60)
     assert done.status is Status.FAILED
     assert done.failure_code == FailureCode.DOWNLOAD_FAILED
+    assert done.status_reason == f"the output could not be stored after {DOWNLOAD_ATTEMPTS} tries"
     assert _files(harness.media_dir) == []  # nothing half-written looks complete
 
 
