@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+import schemathesis.reporting.html.writer
+import schemathesis.reporting.junitxml
 from psycopg import sql
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +34,12 @@ from vidgate.emulator.server import EmulatorServer
 from vidgate.jobs.store import JobStore
 from vidgate.migrations import MIGRATIONS_DIR, upgrade_database
 from vidgate.settings import get_settings
+
+# schemathesis' pytest plugin imports its report writers (above) at session end, where pytest
+# rewrites them with ast.parse; on CPython 3.11.7 that often fails ("AST constructor recursion
+# depth mismatch", fixed in 3.11.8) and fails a run whose every test passed. Imported now instead.
+with contextlib.suppress(ImportError):
+    import schemathesis.reporting.allure  # noqa: F401
 
 # Read once, before the autouse fixture below clears every VIDGATE_* variable.
 POSTGRES_URL = os.environ.get("VIDGATE_TEST_POSTGRES_URL") or None

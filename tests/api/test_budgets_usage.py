@@ -141,8 +141,10 @@ async def _usage_until(
 async def test_an_uncertain_submission_is_charged_until_reconciled(
     api_factory: ApiFactory, tmp_path: Path
 ) -> None:
+    # Rounds every 3 s: a job the report does not show is settled at 0 once 3 s old, after the
+    # checks of its reservation below.
     settings = make_settings(
-        tmp_path, provider_limits_refresh_seconds=0.05, usage_reconcile_seconds=0.2
+        tmp_path, provider_limits_refresh_seconds=0.05, usage_reconcile_seconds=3.0
     )
     served = await api_factory(settings)
     token = await budgeted_key(served, daily=40)  # one gen4.5 of 2 s (24 credits) fits
