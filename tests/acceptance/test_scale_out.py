@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bench.scale_out import run_scale_out
 
-JOBS = 150
+JOBS = 90
 WORKERS = 3
 SUBMIT_CONCURRENCY = 4  # the default: creates a killed worker may leave with an unknown outcome
 
