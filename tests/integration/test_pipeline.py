@@ -15,8 +15,8 @@ from pipeline_harness import Harness
 
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.media.probe import probe_media
+from vidgate.pipeline.download import DOWNLOAD_ATTEMPTS
 from vidgate.pipeline.output_extras import ensure_preview
-from vidgate.pipeline.steps import DOWNLOAD_ATTEMPTS
 
 
 def _files(root: Path) -> list[Path]:

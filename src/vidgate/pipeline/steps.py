@@ -20,12 +20,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import stamina
-
 from vidgate.errors import (
     MediaRejected,
     NotFound,
-    OutputExpired,
     ProviderCredentialsRefused,
     ProviderRefused,
     SubmissionUncertain,
@@ -35,8 +32,7 @@ from vidgate.errors import (
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.pipeline.context import StepContext, aware
-from vidgate.pipeline.output_extras import make_preview_soon
-from vidgate.pipeline.outputs import store_video
+from vidgate.pipeline.download import download_output
 from vidgate.pipeline.polling import task_start
 from vidgate.provider.base import TaskSnapshot, TaskStatus
 from vidgate.requests.generation import GenerationRequest, validate_request
@@ -45,11 +41,6 @@ __all__ = ["JobSteps", "classify_failure"]
 
 log = logging.getLogger("vidgate.pipeline.steps")
 
-# Downloads that fail for a passing reason are tried this many times before the job fails,
-# waiting about 1, 2, 4, 8 s (plus jitter) in between.
-DOWNLOAD_ATTEMPTS = 5
-DOWNLOAD_FIRST_WAIT_SECONDS = 1.0
-DOWNLOAD_MAX_WAIT_SECONDS = 8.0
 DEFAULT_TIMEOUT_FACTOR = 10.0  # a job may take this many times its model's expected run time
 MIN_TIMEOUT_SECONDS = 600.0
 
@@ -348,63 +339,10 @@ class JobSteps:
     # --- download ----------------------------------------------------------------------------
 
     async def _download(self, job: Job, task: TaskSnapshot | None = None) -> Job:
-        """Copy the output into our storage, whole or not at all; probe it; make a poster.
-
-        A passing fault is tried again (stamina, backing off), with the task read again. An
-        expired signed URL is read again at once the first time, then backing off: expiring again
-        and again points at a clock problem."""
-        expired = 0
-
-        def again(exc: Exception) -> bool | float:
-            nonlocal expired
-            if isinstance(exc, OutputExpired):
-                expired += 1
-                return 0.0 if expired == 1 else True
-            if isinstance(exc, TransientFault | MediaRejected):
-                log.warning("job %s: download attempt failed: %s", job.id, exc)
-                return True
-            return False
-
         try:
-            async for attempt in stamina.retry_context(
-                on=again,
-                attempts=DOWNLOAD_ATTEMPTS,
-                timeout=None,
-                wait_initial=DOWNLOAD_FIRST_WAIT_SECONDS,
-                wait_max=DOWNLOAD_MAX_WAIT_SECONDS,
-            ):
-                with attempt:
-                    if attempt.num > 1 or task is None or not task.output:
-                        assert job.task_id is not None
-                        task = await self.ctx.provider.get_task(job.task_id)
-                    if task.status is not TaskStatus.SUCCEEDED or not task.output:
-                        return await self.ctx.finish(
-                            job,
-                            Status.FAILED,
-                            reason=f"the task is {task.raw_status} with no output to store",
-                            failure_code=FailureCode.DOWNLOAD_FAILED,
-                        )
-                    return await self._store_output(job, task)
+            return await download_output(self.ctx, job, task)
         except ProviderCredentialsRefused as exc:
             return await self._key_refused(job, self.ctx.clock(), exc)
-        except (TransientFault, MediaRejected, NotFound):
-            pass  # tried DOWNLOAD_ATTEMPTS times, or the task is gone
-        return await self.ctx.finish(
-            job,
-            Status.FAILED,
-            reason=f"the output could not be stored after {DOWNLOAD_ATTEMPTS} tries",
-            failure_code=FailureCode.DOWNLOAD_FAILED,
-        )
-
-    async def _store_output(self, job: Job, task: TaskSnapshot) -> Job:
-        async with self.ctx.provider.open_output(task.output[0]) as body:
-            columns = await store_video(self.ctx.storage, job.id, body, length=body.length)
-        await self.ctx.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
-        done = await self.ctx.finish(
-            job, Status.SUCCEEDED, reason="stored", cost_credits=task.cost_credits, **columns
-        )
-        make_preview_soon(self.ctx.storage, job.id, columns["output_key"])
-        return done
 
     # --- helpers -----------------------------------------------------------------------------
 
