@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from fastapi import Response
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from vidgate.api.deps import ApiContext
 from vidgate.api.ranges import parse_range
@@ -19,7 +20,7 @@ from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.pipeline.output_extras import ensure_preview
 
-__all__ = ["JobFile", "binary_content", "serve_job_file"]
+__all__ = ["JobFile", "StoredFileResponse", "binary_content", "serve_job_file"]
 
 JobFile = Literal["video", "poster", "preview"]
 # Each file's media type and extension.
@@ -28,6 +29,24 @@ _KINDS: dict[str, tuple[str, str]] = {
     "poster": ("image/jpeg", "jpg"),
     "preview": ("image/webp", "webp"),
 }
+
+
+class StoredFileResponse(StreamingResponse):
+    """A stored file's bytes; to ``HEAD``, the same headers and no body, the file left unread.
+
+    (Starlette's StreamingResponse reads a body through even for HEAD.) The stream was opened
+    before, so that a missing file is a 404 either way; for HEAD it is closed at once."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await super().__call__(scope, receive, send)
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        close = getattr(self.body_iterator, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def binary_content(content_type: str) -> dict[str, Any]:
@@ -74,8 +93,8 @@ async def serve_job_file(
     if byte_range is None:
         headers["Content-Length"] = str(size)
         whole = await storage.open_range(key, 0, size)
-        return StreamingResponse(whole, media_type=content_type, headers=headers)
+        return StoredFileResponse(whole, media_type=content_type, headers=headers)
     headers["Content-Length"] = str(byte_range.length)
     headers["Content-Range"] = byte_range.content_range
     part = await storage.open_range(key, byte_range.start, byte_range.end)
-    return StreamingResponse(part, status_code=206, media_type=content_type, headers=headers)
+    return StoredFileResponse(part, status_code=206, media_type=content_type, headers=headers)
