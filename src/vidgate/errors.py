@@ -26,7 +26,8 @@ Split by who must act, so every layer knows what to do with an error without ins
     ├── TransientFault                a passing fault: retry later
     │   ├── ProviderUnavailable       provider 5xx, connection dropped, timeout
     │   ├── RateLimited               provider 429 / local limit; may carry retry_after seconds
-    │   └── OutputExpired             a signed output URL expired (403): fetch the task again
+    │   ├── OutputExpired             a signed output URL expired (403): fetch the task again
+    │   └── StorageRefused            the media store refused vidgate's credentials while running
     ├── ConfigurationError            a bad setting; stops the process at start-up
     └── InternalError                 our own bug or broken invariant (500)
 
@@ -67,6 +68,7 @@ __all__ = [
     "RateLimited",
     "RequestError",
     "RequestTimeout",
+    "StorageRefused",
     "SubmissionUncertain",
     "TransientFault",
     "Unauthorized",
@@ -330,6 +332,13 @@ class OutputExpired(TransientFault):
     """A signed output URL expired (403): fetch the task again for a fresh one."""
 
     code = "output_expired"
+
+
+class StorageRefused(TransientFault):
+    """The media store refused vidgate's credentials while running (revoked, expired, a policy
+    changed): nothing can be stored until the operator fixes them, so work waits, never fails."""
+
+    code = "storage_refused"
 
 
 class InternalError(VidgateError):

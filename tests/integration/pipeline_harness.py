@@ -37,12 +37,19 @@ class Harness:
     media_dir: Path
 
     @classmethod
-    def build(cls, store: JobStore, media_dir: Path, emulator: EmulatorServer) -> Harness:
-        """A pipeline and worker of their own (as a new process would have) over ``store``."""
+    def build(
+        cls,
+        store: JobStore,
+        media_dir: Path,
+        emulator: EmulatorServer,
+        storage: Storage | None = None,
+    ) -> Harness:
+        """A pipeline and worker of their own (as a new process would have) over ``store``,
+        storing in ``storage`` (default: the directory ``media_dir``)."""
         provider = RunwayProvider(
             api_key=EMULATOR_API_KEY, base_url=emulator.base_url, retry_timeout=20.0
         )
-        storage = Storage.from_url(media_dir.as_uri())
+        storage = storage or Storage.from_url(media_dir.as_uri())
         pipeline = Pipeline(
             StepContext(
                 store=store,

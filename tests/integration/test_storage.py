@@ -1,19 +1,14 @@
-"""Storage on a local directory and on S3 (moto in server mode): streaming, atomicity, ranges.
-
-moto's ThreadedMotoServer runs in a child process: in this process it would keep every uploaded
-byte in Python memory and hide what tracemalloc is here to measure (our side of the stream).
-"""
+"""Storage on a local directory and on S3 (moto in server mode, s3_support.py): streaming,
+atomicity, ranges, and a store that refuses vidgate's credentials while running."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
-import subprocess
-import sys
 import tracemalloc
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,63 +16,19 @@ from typing import Any
 import boto3
 import obstore
 import pytest
+from pipeline_harness import Harness
+from s3_support import CREDENTIALS, RefusingProxy, s3_options
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable
+from vidgate.emulator.server import EmulatorServer
+from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, StorageRefused
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
 from vidgate.storage import TEMP_PREFIX, Storage
 
 MIB = 1024 * 1024
 PAYLOAD = 20 * MIB
 CHUNK = 256 * 1024
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-_MOTO = """
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()  # until the test process closes our stdin
-server.stop()
-"""
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of a moto S3 server (one per xdist worker)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _MOTO],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    try:
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-
-
-@pytest.fixture
-def s3_bucket(moto_endpoint: str) -> str:
-    name = f"vidgate-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **CREDENTIALS)
-    client.create_bucket(Bucket=name)
-    client.close()
-    return name
-
-
-def s3_options(endpoint: str) -> dict[str, Any]:
-    return {"aws_endpoint": endpoint, "allow_http": True, "aws_region": "us-east-1", **CREDENTIALS}
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -311,3 +262,48 @@ def test_bad_storage_urls_are_configuration_errors(
 ) -> None:
     with pytest.raises(ConfigurationError):
         Storage.from_url(url, options=options)
+
+
+async def test_a_store_refusing_access_while_running_is_a_passing_fault(
+    moto_endpoint: str, s3_bucket: str
+) -> None:
+    with RefusingProxy(moto_endpoint) as proxy:
+        storage = Storage.from_url(f"s3://{s3_bucket}/media", options=s3_options(proxy.endpoint))
+        await storage.save_bytes("a/b.bin", b"kept")
+        proxy.refusing.set()  # the credentials were revoked
+        for call in (storage.exists("a/b.bin"), storage.save_bytes("a/c.bin", b"new")):
+            with pytest.raises(StorageRefused, match="refused access") as refused:
+                await call
+            assert refused.value.status_code == 503  # the API says so, never a 500
+        proxy.refusing.clear()
+        assert await storage.exists("a/b.bin")
+
+
+async def test_a_job_whose_output_cannot_be_stored_waits_then_succeeds(
+    engine: AsyncEngine,
+    emulator: EmulatorServer,
+    moto_endpoint: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    with RefusingProxy(moto_endpoint) as proxy:
+        storage = Storage.from_url(f"s3://{s3_bucket}/media", options=s3_options(proxy.endpoint))
+        harness = Harness.build(JobStore(engine), tmp_path / "media", emulator, storage=storage)
+        try:
+            proxy.refusing.set()
+            job = await harness.submit()
+            async with harness.running(), asyncio.timeout(60):
+                # Several rounds refused: the output is paid for upstream, so the job is kept.
+                while proxy.refused < 3:
+                    await asyncio.sleep(0.05)
+                waiting = await harness.store.get_job(job.id)
+                assert waiting.status is Status.DOWNLOADING, waiting.status_reason
+                assert "waiting for the media store" in (waiting.status_reason or "")
+                proxy.refusing.clear()  # the operator fixed the credentials
+                while not (done := await harness.store.get_job(job.id)).status.is_terminal:
+                    await asyncio.sleep(0.05)
+            assert done.status is Status.SUCCEEDED, done.status_reason
+            assert await storage.exists(done.output_key or "")
+        finally:
+            await harness.aclose()
+    assert harness.emulator.stats()["tasksCreated"]["total"] == 1

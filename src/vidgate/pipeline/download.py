@@ -4,7 +4,8 @@ A passing fault (a dropped or truncated download, a 5xx, a file the probe refuse
 with stamina, backing off about 1, 2, 4, 8 s, the task read again each time for a fresh signed
 URL. An expired URL is read again at once the first time, then backing off: expiring again and
 again points at a clock problem. After :data:`DOWNLOAD_ATTEMPTS` tries, or if the task is gone,
-the job fails ``DOWNLOAD_FAILED``; nothing half-written is left (:func:`store_video`).
+the job fails ``DOWNLOAD_FAILED``; nothing half-written is left (:func:`store_video`). A store
+that refuses vidgate's credentials is not tried again here: the job waits for the operator.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 
 import stamina
 
-from vidgate.errors import MediaRejected, NotFound, OutputExpired, TransientFault
+from vidgate.errors import MediaRejected, NotFound, OutputExpired, StorageRefused, TransientFault
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.pipeline.context import StepContext
@@ -33,11 +34,15 @@ _MAX_WAIT_SECONDS = 8.0
 
 async def download_output(ctx: StepContext, job: Job, task: TaskSnapshot | None = None) -> Job:
     """Store ``job``'s output (``task``: its last snapshot, if read) and finish it, SUCCEEDED or
-    FAILED. A refused API key is raised (``ProviderCredentialsRefused``) for the step to handle."""
+    FAILED. A refused API key (``ProviderCredentialsRefused``) or storage credentials
+    (``StorageRefused``) are raised for the step to handle: the output is paid for, so the job
+    waits rather than fails."""
     expired = 0
 
     def again(exc: Exception) -> bool | float:
         nonlocal expired
+        if isinstance(exc, StorageRefused):
+            return False  # not passing: the step keeps the job waiting for the operator
         if isinstance(exc, OutputExpired):
             expired += 1
             return 0.0 if expired == 1 else True
@@ -66,6 +71,8 @@ async def download_output(ctx: StepContext, job: Job, task: TaskSnapshot | None 
                         failure_code=FailureCode.DOWNLOAD_FAILED,
                     )
                 return await _store_output(ctx, job, task)
+    except StorageRefused:
+        raise  # a TransientFault, but not one that passes by itself
     except (TransientFault, MediaRejected, NotFound):
         pass  # tried DOWNLOAD_ATTEMPTS times, or the task is gone
     return await ctx.finish(

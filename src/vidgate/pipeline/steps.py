@@ -25,6 +25,7 @@ from vidgate.errors import (
     NotFound,
     ProviderCredentialsRefused,
     ProviderRefused,
+    StorageRefused,
     SubmissionUncertain,
     TransientFault,
     ValidationFailed,
@@ -343,6 +344,15 @@ class JobSteps:
             return await download_output(self.ctx, job, task)
         except ProviderCredentialsRefused as exc:
             return await self._key_refused(job, self.ctx.clock(), exc)
+        except StorageRefused as exc:
+            # The task's output is paid for and stays upstream: look again until the store
+            # takes our credentials (a fresh signed URL is read each time).
+            log.error("job %s: %s", job.id, exc)
+            return await self.ctx.store.release(
+                job,
+                self.ctx.clock() + timedelta(seconds=self.ctx.cadence.max_seconds),
+                status_reason=f"waiting for the media store to take vidgate's credentials: {exc}",
+            )
 
     # --- helpers -----------------------------------------------------------------------------
 

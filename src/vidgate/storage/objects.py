@@ -35,7 +35,12 @@ from obstore.exceptions import (
 from obstore.store import ObjectStore
 
 from vidgate.clock import utcnow
-from vidgate.errors import ConfigurationError, NotFound, RangeNotSatisfiable, TransientFault
+from vidgate.errors import (
+    NotFound,
+    RangeNotSatisfiable,
+    StorageRefused,
+    TransientFault,
+)
 from vidgate.storage.copying import COPY_BUFFER, ByteSource, chunks_of, copy_threads
 from vidgate.storage.orphans import cleanup_local
 from vidgate.storage.stores import open_store
@@ -352,7 +357,7 @@ class Storage:
                 raise
             raise NotFound(f"no stored object {key!r}") from exc
         except (PermissionDeniedError, UnauthenticatedError) as exc:
-            raise ConfigurationError(f"storage {self._url} refused access: {exc}") from exc
+            raise StorageRefused(f"storage {self._url} refused access: {exc}") from exc
         except BaseError as exc:
             if exc is passthrough():
                 raise
