@@ -73,8 +73,9 @@ async def download_output(ctx: StepContext, job: Job, task: TaskSnapshot | None 
                 return await _store_output(ctx, job, task)
     except StorageRefused:
         raise  # a TransientFault, but not one that passes by itself
-    except (TransientFault, MediaRejected, NotFound):
-        pass  # tried DOWNLOAD_ATTEMPTS times, or the task is gone
+    except (TransientFault, MediaRejected, NotFound) as exc:
+        # Tried DOWNLOAD_ATTEMPTS times, or the task is gone.
+        log.warning("job %s: giving up on its output: %s", job.id, exc)
     return await ctx.finish(
         job,
         Status.FAILED,
