@@ -35,12 +35,7 @@ from obstore.exceptions import (
 from obstore.store import ObjectStore
 
 from vidgate.clock import utcnow
-from vidgate.errors import (
-    NotFound,
-    RangeNotSatisfiable,
-    StorageRefused,
-    TransientFault,
-)
+from vidgate.errors import NotFound, RangeNotSatisfiable, StorageRefused, TransientFault
 from vidgate.storage.copying import COPY_BUFFER, ByteSource, chunks_of, copy_threads
 from vidgate.storage.orphans import cleanup_local
 from vidgate.storage.stores import open_store

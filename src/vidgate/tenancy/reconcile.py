@@ -28,7 +28,6 @@ on the next, and is then reported as unaccounted on one day and settled at 0 on 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -44,15 +43,11 @@ from vidgate.db.engine import Transactions
 from vidgate.errors import VidgateError
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import JobStore, StaleJob
+from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.provider.base import PROVIDER_WAIT_SECONDS, Provider
 from vidgate.tenancy.spend import unsettled_uncertain, usage_by_day
 
-__all__ = [
-    "RECONCILE_DAYS",
-    "Reconciliation",
-    "UnaccountedCredits",
-    "UsageReconciler",
-]
+__all__ = ["RECONCILE_DAYS", "Reconciliation", "UnaccountedCredits", "UsageReconciler"]
 
 log = logging.getLogger("vidgate.tenancy.reconcile")
 
@@ -115,15 +110,19 @@ class UsageReconciler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """A round every ``every_seconds`` while an uncertain job is unsettled, until ``stop``."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._every.total_seconds()):
-                    await stop.wait()
-            try:
-                if not stop.is_set() and await self._any_unsettled():
-                    await self._rounds.get(None, self._round)
-            except Exception:  # the database, say: the next round tries again
-                log.exception("usage reconciliation round failed")
+        await run_rounds(
+            self._background_round,
+            stop=stop,
+            wakeup=Wakeup(),
+            idle_seconds=self._every.total_seconds(),
+            log=log,
+            name="usage reconciliation",
+        )
+
+    async def _background_round(self) -> int:
+        if await self._any_unsettled():
+            await self._rounds.get(None, self._round)
+        return 0  # always pause: the next round is due ``every_seconds`` later
 
     async def _any_unsettled(self) -> bool:
         async with self._reading() as session:
