@@ -229,13 +229,15 @@ class JobSteps:
         return await self._apply(job, task, now)
 
     async def _key_refused(self, job: Job, now: datetime, exc: Exception) -> Job:
-        # The task exists upstream (paid for): keep the job and look again, so that a restart
-        # with a valid key finds it where it stands.
-        log.error("job %s: %s", job.id, exc)
+        return await self._wait_for_operator(job, now, f"waiting for a valid API key: {exc}")
+
+    async def _wait_for_operator(self, job: Job, now: datetime, reason: str) -> Job:
+        # The task exists upstream (paid for), and only the operator can mend what stops it (a
+        # refused key or store): keep the job and look again, so that a restart with the fix
+        # finds it where it stands.
+        log.error("job %s: %s", job.id, reason)
         return await self.ctx.store.release(
-            job,
-            now + timedelta(seconds=self.ctx.cadence.max_seconds),
-            status_reason=f"waiting for a valid API key: {exc}",
+            job, now + timedelta(seconds=self.ctx.cadence.max_seconds), status_reason=reason
         )
 
     async def _apply(self, job: Job, task: TaskSnapshot, now: datetime) -> Job:
@@ -345,14 +347,9 @@ class JobSteps:
         except ProviderCredentialsRefused as exc:
             return await self._key_refused(job, self.ctx.clock(), exc)
         except StorageRefused as exc:
-            # The task's output is paid for and stays upstream: look again until the store
-            # takes our credentials (a fresh signed URL is read each time).
-            log.error("job %s: %s", job.id, exc)
-            return await self.ctx.store.release(
-                job,
-                self.ctx.clock() + timedelta(seconds=self.ctx.cadence.max_seconds),
-                status_reason=f"waiting for the media store to take vidgate's credentials: {exc}",
-            )
+            # Each look reads the task again, for a fresh signed URL.
+            reason = f"waiting for the media store to take vidgate's credentials: {exc}"
+            return await self._wait_for_operator(job, self.ctx.clock(), reason)
 
     # --- helpers -----------------------------------------------------------------------------
 
