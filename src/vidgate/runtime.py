@@ -230,7 +230,7 @@ async def open_runtime(
         runway = RunwayProvider(api_key=api_key, base_url=base_url)
         if emulator is not None:
             # Another process took the emulator over on a new port: follow it.
-            emulator.on_moved = lambda url: setattr(runway.client, "base_url", url)
+            emulator.on_moved = runway.follow
         provider = MonitoredProvider(runway, health)
         stack.push_async_callback(provider.aclose)
         if emulator is None:

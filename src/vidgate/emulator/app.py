@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 
 from vidgate.catalog import Endpoint
-from vidgate.emulator.config import RUNWAY_VERSION, EmulatorConfig
+from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.downloads import FileDownload
 from vidgate.emulator.faults import FaultMiddleware
 from vidgate.emulator.inputs import resolve_media
@@ -55,6 +55,7 @@ from vidgate.errors import (
     ValidationFailed,
     VidgateError,
 )
+from vidgate.provider.wire import RUNWAY_VERSION, RUNWAY_VERSION_HEADER
 from vidgate.requests.generation import validate_request
 
 __all__ = ["CONTROL_TOKEN_HEADER", "create_emulator_app", "emulator_state"]
@@ -163,12 +164,12 @@ def _check_runway_headers(request: Request) -> None:
     key = _state(request).config.api_key
     if key is not None and not hmac.compare_digest(token.encode(), key.encode()):
         raise Unauthorized("Invalid API key")
-    version = request.headers.get("x-runway-version")
+    version = request.headers.get(RUNWAY_VERSION_HEADER)
     if version is None:
-        raise RequestError(f"X-Runway-Version: required; send {RUNWAY_VERSION}")
+        raise RequestError(f"{RUNWAY_VERSION_HEADER}: required; send {RUNWAY_VERSION}")
     if version != RUNWAY_VERSION:
         raise RequestError(
-            f"X-Runway-Version: unsupported version {version!r}; use {RUNWAY_VERSION}"
+            f"{RUNWAY_VERSION_HEADER}: unsupported version {version!r}; use {RUNWAY_VERSION}"
         )
 
 

@@ -21,14 +21,10 @@ from vidgate.errors import FieldProblem, ValidationFailed
 __all__ = [
     "DEFAULT_FAILURE_CODE",
     "FAILURE_TEXTS",
-    "RUNWAY_VERSION",
     "STARTUP_ONLY",
     "EmulatorConfig",
     "failure_text",
 ]
-
-RUNWAY_VERSION: Final = "2024-11-06"
-"""The only ``X-Runway-Version`` the emulated API accepts (the SDKs' default)."""
 
 DEFAULT_FAILURE_CODE: Final = "INTERNAL.BAD_OUTPUT.CODE01"
 

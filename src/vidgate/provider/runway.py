@@ -81,6 +81,10 @@ class RunwayProvider:
     def base_url(self) -> str:
         return str(self.client.base_url)
 
+    def follow(self, base_url: str) -> None:
+        """Send every later call to ``base_url`` (the embedded emulator moved to a new port)."""
+        self.client.base_url = base_url
+
     async def aclose(self) -> None:
         await self.client.close()
         self._outputs.close()

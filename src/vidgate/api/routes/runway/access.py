@@ -15,21 +15,21 @@ from fastapi import Depends, Request
 from vidgate.api.auth import Caller
 from vidgate.api.deps import ContextDep
 from vidgate.api.sdk_surfaces import sdk_caller
-from vidgate.emulator.config import RUNWAY_VERSION
 from vidgate.errors import ValidationFailed
+from vidgate.provider.wire import RUNWAY_VERSION, RUNWAY_VERSION_HEADER
 
-__all__ = ["RUNWAY_VERSION", "RunwayCallerDep", "json_object", "runway_caller"]
+__all__ = ["RunwayCallerDep", "json_object", "runway_caller"]
 
 
 async def runway_caller(request: Request, ctx: ContextDep) -> Caller:
     """The authenticated caller of a Runway-surface route, its version header checked."""
     caller = await sdk_caller(request, ctx)
-    version = request.headers.get("x-runway-version")
+    version = request.headers.get(RUNWAY_VERSION_HEADER)
     if version is None:
-        raise ValidationFailed.single("X-Runway-Version", f"required; send {RUNWAY_VERSION}")
+        raise ValidationFailed.single(RUNWAY_VERSION_HEADER, f"required; send {RUNWAY_VERSION}")
     if version != RUNWAY_VERSION:
         raise ValidationFailed.single(
-            "X-Runway-Version", f"unsupported version {version!r}; use {RUNWAY_VERSION}"
+            RUNWAY_VERSION_HEADER, f"unsupported version {version!r}; use {RUNWAY_VERSION}"
         )
     return caller
 
