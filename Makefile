@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test fuzz lint typecheck unit bench bench-scale emulator clean install lock
+.PHONY: serve test fuzz lint typecheck unit bench bench-scale emulator clean install lock image image-test
 
 # The browser tests drive Debian's Chromium (never a downloaded one): installed once, if missing.
 CHROMIUM := /usr/bin/chromium
@@ -70,6 +70,23 @@ bench: $(STAMP) $(WRK)
 # 2,000 jobs through 2 API + 4 worker processes on PostgreSQL, workers killed (a few minutes).
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.run --only scale
+
+# The container image (Containerfile; docs/deploy.md). `make image` builds it with podman (or
+# docker) from the usual public Python image; IMAGE_ARGS adds build options.
+IMAGE ?= localhost/vidgate:latest
+ENGINE := $(shell command -v podman || command -v docker)
+image:
+	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_ARGS) -t $(IMAGE) -f Containerfile .
+
+# Builds the image here and makes a job through it (deploy/image-test.sh says how; a few minutes,
+# the first run also builds a Debian base). podman, buildah and mmdebstrap come from Debian.
+IMAGE_TOOLS := /usr/bin/podman /usr/bin/buildah /usr/bin/mmdebstrap
+$(IMAGE_TOOLS):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y podman buildah mmdebstrap uidmap
+
+image-test: $(IMAGE_TOOLS)
+	bash deploy/image-test.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
