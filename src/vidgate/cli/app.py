@@ -3,7 +3,8 @@
 Every option shows its environment variable in ``--help``; docs/cli.md lists every command and
 option, and a test keeps the two in step. Commands by concern: ``catalog`` (models, estimate,
 recommend), ``generate`` and ``jobs`` (through the HTTP API), ``process`` (serve, worker,
-migrate), ``admin`` (keys), ``emulator``; ``output`` is the one reporter they all print through.
+migrate), ``admin`` (keys), ``emulator``, ``doctor``; ``output`` is the one reporter they all
+print through.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import typer
 
 from vidgate.cli.admin import keys_app
 from vidgate.cli.catalog import estimate_command, models_command, recommend_command
+from vidgate.cli.doctor import doctor_command
 from vidgate.cli.emulator import emulator_command
 from vidgate.cli.generate import generate_command
 from vidgate.cli.jobs import jobs_app
@@ -36,6 +38,7 @@ app.command("worker")(worker_command)
 app.command("migrate")(migrate_command)
 app.add_typer(keys_app, name="keys")
 app.command("emulator")(emulator_command)
+app.command("doctor")(doctor_command)
 
 
 def main() -> None:  # pragma: no cover - console script entry

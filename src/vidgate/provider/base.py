@@ -90,6 +90,8 @@ class ModelLimits:
 class Organization:
     credit_balance: float | None
     models: dict[str, ModelLimits] = field(default_factory=dict)
+    #: The provider's clock when it answered (its ``Date`` header), when it said.
+    server_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import email.utils
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,7 +148,8 @@ class RunwayProvider:
                 raise _translate(exc) from exc
             return raw.http_response
 
-        data = _json(await self._retrying(get))
+        response = await self._retrying(get)
+        data = _json(response)
         tier = (data.get("tier") or {}).get("models") or {}
         usage = (data.get("usage") or {}).get("models") or {}
         models = {
@@ -159,7 +160,11 @@ class RunwayProvider:
             )
             for name, limits in tier.items()
         }
-        return Organization(credit_balance=_number(data.get("creditBalance")), models=models)
+        return Organization(
+            credit_balance=_number(data.get("creditBalance")),
+            models=models,
+            server_time=_http_date(response.headers.get("date")),
+        )
 
     async def usage(self, start: date, before: date) -> list[UsedCredits]:
         async def get() -> httpx.Response:
@@ -255,8 +260,19 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
+        parsed = _http_date(value)
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date (``Date``, ``Retry-After``) as an aware datetime; None if absent or bad."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)  # "-0000": UTC
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
