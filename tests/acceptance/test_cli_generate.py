@@ -234,3 +234,28 @@ def test_ctrl_c_on_a_terminal_asks_before_cancelling(tmp_path: Path) -> None:
         os.close(terminal)
     assert f"job {job_id} is left running; `vidgate jobs show {job_id}` follows it" in run.text
     assert "cancelled" not in run.text
+
+
+def test_beside_a_running_server_the_cli_uses_it(tmp_path: Path, serve: type[Served]) -> None:
+    """No --url, same data directory as a running `vidgate serve`: the job is made through that
+    server (its worker runs it, its log shows it), not in a second vidgate in the CLI's process."""
+    data = tmp_path / "shared"
+    env = vidgate_env(data)
+    server = serve(env=env)
+    record = json.loads((data / "server.json").read_text())
+    assert record["url"] == server.url
+    assert (data / "server.json").stat().st_mode & 0o077 == 0
+    result = run_vidgate(
+        "generate", "a lighthouse at dusk", "--model", "gen4.5", "--ratio", "1280:720",
+        "--duration", "2", "-o", "near.mp4",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"using the vidgate server at {server.url}" in result.stderr
+    assert "running vidgate in this process" not in result.stderr
+    job_id = re.search(r"job (\w{26}):", ANSI.sub("", result.stderr))
+    assert job_id, result.stderr
+    assert any(job_id.group(1) in line for line in server.lines), server.output
+    assert_video(tmp_path / "near.mp4", seconds=2, width=1280, height=720)
+    server.stop()
+    assert not (data / "server.json").exists()  # withdrawn when it stopped

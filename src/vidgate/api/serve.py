@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 
@@ -19,6 +20,7 @@ from vidgate.api.browser_guard import is_loopback
 from vidgate.api.edge_server import uvicorn_limits
 from vidgate.api.listen import bind_listener
 from vidgate.api.logging import AccessLog, configure_logging
+from vidgate.api.published import publish, withdraw
 from vidgate.errors import ConfigurationError
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
@@ -83,15 +85,17 @@ def serve(
         log_config=None,  # vidgate.api.logging formats uvicorn's lines too
         access_log=False,  # AccessLog writes it
     )
-    _Server(config, echo).run(sockets=[listener])
+    _Server(config, echo, settings.data_dir).run(sockets=[listener])
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, saying where it listens once it does (port 0 picks a free port)."""
+    """uvicorn, saying where it listens once it does (port 0 picks a free port), on the console
+    and in the data directory (for the CLI: :mod:`vidgate.api.published`)."""
 
-    def __init__(self, config: uvicorn.Config, echo: Callable[[str], None]) -> None:
+    def __init__(self, config: uvicorn.Config, echo: Callable[[str], None], data_dir: Path) -> None:
         super().__init__(config)
         self._echo = echo
+        self._data_dir = data_dir
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -101,9 +105,14 @@ class _Server(uvicorn.Server):
             for sock in server.sockets:
                 host, port = sock.getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
+                # Every address answers on loopback too; the CLI runs on this machine. Published
+                # before it is said, so whoever waits for the line finds the record.
+                local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown)
+                publish(self._data_dir, f"http://{local}:{port}")
                 self._echo(f"vidgate listening on http://{shown}:{port}")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         log.info("vidgate stopping: requests and job steps in flight finish first")
+        withdraw(self._data_dir)
         await super().shutdown(sockets)
         log.info("vidgate stopped")  # uvicorn may re-raise SIGTERM after this: say it here

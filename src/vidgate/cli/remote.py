@@ -1,10 +1,12 @@
 """Talking to vidgate from the CLI: a client of ``--url``, or of vidgate run in this process.
 
 With ``--url`` / ``VIDGATE_URL`` (and ``--api-key`` / ``VIDGATE_API_KEY``) the commands talk to a
-running server; with no URL, to vidgate run in this very process on loopback (the embedded
-default: SQLite and files under ``VIDGATE_DATA_DIR``, the emulator when ``RUNWAYML_API_SECRET`` is
-unset). Either way every call goes through :class:`vidgate.client.VidgateClient`, so the two modes
-behave the same. Also the words for a job that ``generate`` and ``jobs`` share.
+running server; with no URL, to the ``vidgate serve`` that published itself in
+``VIDGATE_DATA_DIR`` (:mod:`vidgate.api.published`) if it answers, else to vidgate run in this
+very process on loopback (the embedded default: SQLite and files under ``VIDGATE_DATA_DIR``, the
+emulator when ``RUNWAYML_API_SECRET`` is unset). Either way every call goes through
+:class:`vidgate.client.VidgateClient`, so the modes behave the same. Also the words for a job
+that ``generate`` and ``jobs`` share.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ __all__ = [
 ]
 
 _URL_HELP = (
-    "Base URL of a running vidgate server (e.g. http://127.0.0.1:8000). Unset: vidgate runs "
-    "embedded in this process, on VIDGATE_DATA_DIR (the emulator without RUNWAYML_API_SECRET)."
+    "Base URL of a running vidgate server (e.g. http://127.0.0.1:8000). Unset: the server "
+    "`vidgate serve` runs on VIDGATE_DATA_DIR, if one answers; else vidgate runs embedded in this "
+    "process (the emulator without RUNWAYML_API_SECRET)."
 )
 _KEY_HELP = "API key (vg_...) sent as a Bearer token; needed once the server has keys."
 _CANCEL_WAIT_SECONDS = 10.0
@@ -56,19 +59,28 @@ def connect(
     url: str | None, api_key: str | None, *, worker: bool = True
 ) -> Iterator[VidgateClient]:
     """A client of the server at ``url``, or of vidgate started in this process without one."""
+    from vidgate.api.published import RECORD_NAME, answering_server
     from vidgate.client import VidgateClient
+    from vidgate.settings import load_settings
 
+    if not url:
+        data_dir = load_settings().data_dir
+        url = answering_server(data_dir)
+        if url:
+            err.print(f"[dim]no --url: using the vidgate server at {url} ({data_dir})[/dim]")
     if url:
         with VidgateClient(url, api_key=api_key) as client:
             yield client
         return
     from vidgate.api.embedded import serve_in_thread
-    from vidgate.settings import load_settings
 
     settings = load_settings()
     # The embedded server's own log: errors only (this command reports the rest itself).
     logging.getLogger().addHandler(RichHandler(logging.ERROR, console=err, show_path=False))
-    err.print(f"[dim]no --url: running vidgate in this process (data in {settings.data_dir})[/dim]")
+    err.print(
+        f"[dim]no --url and no server answering for {settings.data_dir} "
+        f"({RECORD_NAME}): running vidgate in this process[/dim]"
+    )
     with (
         serve_in_thread(settings, worker=worker) as base_url,
         VidgateClient(base_url, api_key=api_key) as client,
