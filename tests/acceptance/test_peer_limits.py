@@ -66,6 +66,14 @@ def count_closed(sockets: list[socket.socket], at_least: int) -> int:
     return len(closed)
 
 
+def wait_for_line(served: Served, text: str) -> None:
+    """Wait (at most the safety bound) for the server to log a line containing ``text``."""
+    deadline = time.monotonic() + SAFETY_SECONDS
+    while text not in served.output:
+        assert time.monotonic() < deadline, f"no {text!r} in the log:\n{served.output[-3000:]}"
+        time.sleep(0.05)
+
+
 def close_all(sockets: list[socket.socket]) -> None:
     for sock in sockets:
         sock.close()
@@ -122,6 +130,7 @@ def test_515_idle_sockets_from_one_address_starve_no_one(flooded: Served) -> Non
             assert same_peer.get("/healthz").status_code == 200
         # The server holds at most 128 of them (+ the probe's): the oldest were closed.
         assert count_closed(idle, at_least=515 - 128) >= 515 - 128
+        wait_for_line(flooded, "connection caps (128 per address, 512 in all)")
     finally:
         close_all(idle)
 

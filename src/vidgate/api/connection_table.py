@@ -68,6 +68,7 @@ class ConnectionTable:
         self._peers: dict[str, dict[TrackedConnection, None]] = {}
         self._open = 0
         self._closed_since_log = 0
+        self._refused_since_log = 0
         self._logged_at = -_LOG_EVERY_SECONDS
 
     def __len__(self) -> int:
@@ -103,6 +104,11 @@ class ConnectionTable:
         """True while a cap is passed with nothing idle left to close: refuse requests then."""
         return self._open > self.total or len(self._peers.get(connection.peer, ())) > self.per_peer
 
+    def note_refused(self, peer: str) -> None:
+        """Count a request refused because :meth:`crowded` said so (logged with the closes)."""
+        self._refused_since_log += 1
+        self._log(peer)
+
     def _close_oldest_idle(
         self, group: dict[TrackedConnection, None], *, spare: TrackedConnection
     ) -> bool:
@@ -110,22 +116,25 @@ class ConnectionTable:
             if connection is not spare and connection.idle:
                 self.discard(connection)  # mutates ``group``: the loop ends here
                 connection.evict()
-                self._note(connection.peer)
+                self._closed_since_log += 1
+                self._log(connection.peer)
                 return True
         return False
 
-    def _note(self, peer: str) -> None:
-        self._closed_since_log += 1
+    def _log(self, peer: str) -> None:
         now = time.monotonic()
         if now - self._logged_at >= _LOG_EVERY_SECONDS:
             log.warning(
-                "closed %d idle connection(s) to stay within the connection caps (%d per address, "
-                "%d in all), the last one from %s, which holds %d",
-                self._closed_since_log,
+                "connection caps (%d per address, %d in all): %d idle connection(s) closed and "
+                "%d request(s) refused with 503 since the last such line; the last from %s, "
+                "which holds %d of the %d connections open",
                 self.per_peer,
                 self.total,
+                self._closed_since_log,
+                self._refused_since_log,
                 peer or "a Unix socket",
                 self.count(peer),
+                self._open,
             )
-            self._closed_since_log = 0
+            self._closed_since_log = self._refused_since_log = 0
             self._logged_at = now

@@ -116,6 +116,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         table = self.peer_table
+        table.note_refused(self.peer)
         error = TransientFault(
             f"too many connections at once ({table.count(self.peer)} from your address, at most "
             f"{table.per_peer}; {len(table)} in all, at most {table.total}), all of them busy; "
