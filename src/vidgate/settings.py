@@ -118,8 +118,16 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         512,
         ge=1,
-        description="Connections (and requests in progress) one API process takes at once; "
-        "beyond: 503.",
+        description="Connections one API process keeps open at once; a new one beyond closes "
+        "the oldest idle connection of the address holding the most. With none idle: 503 "
+        "(`/healthz` and `/readyz` are always answered).",
+    )
+    max_connections_per_peer: int = Field(
+        128,
+        ge=1,
+        description="Connections one client address (an IPv6 /64) keeps open at once; a new one "
+        "beyond closes that address's oldest idle connection. With none idle: 503. Behind a "
+        "reverse proxy every connection is the proxy's: raise it to VIDGATE_MAX_CONNECTIONS.",
     )
     poll_min_seconds: float = Field(
         1.0, gt=0, description="Shortest wait between two polls of one task."

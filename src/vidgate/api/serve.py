@@ -16,12 +16,12 @@ from pathlib import Path
 import uvicorn
 
 from vidgate.api.app import create_app
-from vidgate.api.browser_guard import is_loopback
 from vidgate.api.edge_server import uvicorn_limits
 from vidgate.api.listen import bind_listener
 from vidgate.api.logging import AccessLog, configure_logging
 from vidgate.api.published import publish, withdraw
 from vidgate.errors import ConfigurationError
+from vidgate.http_guard import is_loopback
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
 

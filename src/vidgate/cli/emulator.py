@@ -110,7 +110,18 @@ def _knobs(given: dict[str, Any]) -> dict[str, object]:
     return knobs
 
 
-def _run(host: str, port: int, control_token: str | None, **given: Any) -> None:
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(n.strip().lower() for n in (value or "").split(",") if n.strip())
+
+
+def _run(
+    host: str,
+    port: int,
+    control_token: str | None,
+    allowed_hosts: str | None,
+    allowed_origins: str | None,
+    **given: Any,
+) -> None:
     """Run the Runway API emulator: point an official SDK's base URL at it."""
     from vidgate.emulator.server import EmulatorServer
     from vidgate.settings import load_settings
@@ -120,7 +131,13 @@ def _run(host: str, port: int, control_token: str | None, **given: Any) -> None:
         knobs.setdefault("task_seconds", load_settings().emulator_task_seconds)
         config = EmulatorConfig.from_knobs(knobs)
         server = EmulatorServer(
-            config, host=host, port=port, log_level="warning", control_token=control_token
+            config,
+            host=host,
+            port=port,
+            log_level="warning",
+            control_token=control_token,
+            allowed_hosts=_names(allowed_hosts),
+            allowed_origins=tuple(o.rstrip("/") for o in _names(allowed_origins)),
         ).start()
     except VidgateError as exc:
         raise fail(exc) from exc
@@ -158,6 +175,28 @@ def _command() -> Callable[..., None]:
                 envvar=_ENV + "CONTROL_TOKEN",
                 help="Token the control endpoint (/_emulator/...) requires in X-Emulator-Token; "
                 "default: a random one, printed at start.",
+            ),
+            annotation=str | None,
+        ),
+        inspect.Parameter(
+            "allowed_hosts",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                envvar=_ENV + "ALLOWED_HOSTS",
+                help="Host names it answers to besides loopback ones, --host and the address a "
+                "connection arrived on (comma separated; *.example.com, or *); others: 421.",
+            ),
+            annotation=str | None,
+        ),
+        inspect.Parameter(
+            "allowed_origins",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                envvar=_ENV + "ALLOWED_ORIGINS",
+                help="Browser origins (https://app.example.com, comma separated) that may make "
+                "tasks besides its own; others: 403.",
             ),
             annotation=str | None,
         ),

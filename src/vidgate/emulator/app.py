@@ -42,6 +42,7 @@ from vidgate.catalog import Endpoint
 from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.downloads import FileDownload
 from vidgate.emulator.faults import FaultMiddleware
+from vidgate.emulator.host_guard import HostOriginGuard, emulator_policy
 from vidgate.emulator.inputs import resolve_media
 from vidgate.emulator.outputs import OUTPUT_ROUTE
 from vidgate.emulator.plan import plan_output
@@ -55,6 +56,7 @@ from vidgate.errors import (
     ValidationFailed,
     VidgateError,
 )
+from vidgate.http_guard import OriginPolicy
 from vidgate.provider.wire import RUNWAY_VERSION, RUNWAY_VERSION_HEADER
 from vidgate.requests.generation import validate_request
 
@@ -66,12 +68,14 @@ CONTROL_TOKEN_HEADER = "X-Emulator-Token"
 
 
 class _EmulatorApp(FastAPI):
-    """FastAPI with the fault layer outside everything, even the server-error handler."""
+    """FastAPI with the fault layer outside everything, even the server-error handler, and the
+    Host and Origin guard right inside it (its refusals are marked and counted too)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
+        guarded = HostOriginGuard(inner, self.state.origin_policy, render=_error)
         state = emulator_state(self)
-        return FaultMiddleware(inner, stats=state.stats, draw_fault=state.draw_fault)
+        return FaultMiddleware(guarded, stats=state.stats, draw_fault=state.draw_fault)
 
 
 def emulator_state(app: FastAPI) -> EmulatorState:
@@ -89,10 +93,12 @@ def create_emulator_app(
     *,
     state: EmulatorState | None = None,
     control_token: str | None = None,
+    origin_policy: OriginPolicy | None = None,
 ) -> FastAPI:
     """The emulator as an ASGI app; its state is closed when the app shuts down.
 
     ``control_token``: required by the control endpoints; None leaves them open (in-process use).
+    ``origin_policy``: the hosts and origins it serves (default: those of one on 127.0.0.1).
     """
     state = state or EmulatorState(config or EmulatorConfig())
 
@@ -110,6 +116,7 @@ def create_emulator_app(
     )
     app.state.emulator = state
     app.state.control_token = control_token
+    app.state.origin_policy = origin_policy or emulator_policy("127.0.0.1")
     app.add_exception_handler(VidgateError, _vidgate_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation_error)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from vidgate.emulator.app import CONTROL_TOKEN_HEADER, create_emulator_app, emulator_state
 from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.faults import quiet_dropped_connections
+from vidgate.emulator.host_guard import emulator_policy
 from vidgate.emulator.state import EmulatorState, ForcedOutcome
 from vidgate.errors import ConfigurationError
 
@@ -103,7 +104,12 @@ class EmulatorControl:
 
 
 class EmulatorServer(EmulatorControl):
-    """Runs :func:`create_emulator_app` with uvicorn on ``host:port`` (port 0: any free one)."""
+    """Runs :func:`create_emulator_app` with uvicorn on ``host:port`` (port 0: any free one).
+
+    It answers to loopback names and addresses, ``host`` and the address a connection arrived on,
+    plus ``allowed_hosts``; state changes from a browser only from its own origin and
+    ``allowed_origins`` (:mod:`vidgate.http_guard`, the rules vidgate's API keeps).
+    """
 
     def __init__(
         self,
@@ -113,11 +119,17 @@ class EmulatorServer(EmulatorControl):
         port: int = 0,
         log_level: str = "warning",
         control_token: str | None = None,
+        allowed_hosts: tuple[str, ...] = (),
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self.config = config or EmulatorConfig()
         # One per process unless given: whoever drives the knobs gets it from this object.
         self.control_token = control_token or secrets.token_urlsafe(24)
-        self.app: FastAPI = create_emulator_app(self.config, control_token=self.control_token)
+        self.app: FastAPI = create_emulator_app(
+            self.config,
+            control_token=self.control_token,
+            origin_policy=emulator_policy(host, allowed_hosts, allowed_origins),
+        )
         self.host = host
         self._requested_port = port
         self._log_level = log_level
