@@ -219,8 +219,9 @@ async def open_runtime(
             log.warning(
                 "emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url
             )
-        storage = Storage.from_url(settings.resolved_storage_url)
-        removed = await remove_orphans(storage, settings.data_dir / "tmp")
+        scratch = settings.data_dir / "tmp"  # swept of a killed process's files right here
+        storage = Storage.from_url(settings.resolved_storage_url, scratch_dir=scratch)
+        removed = await remove_orphans(storage, scratch)
         if removed:
             log.info("removed %d temporary file(s) left by a killed process", removed)
         store = JobStore(engine)
@@ -267,6 +268,7 @@ async def open_runtime(
             ),
             internal_retry_limit=settings.internal_retry_limit,
             submit_concurrency=settings.submit_concurrency,
+            output_max_bytes=settings.output_max_bytes,
             # A chain's next segment (or a segment to cancel) runs at once.
             job_due=job_submitted,
             signing=_signing_identity(settings),
