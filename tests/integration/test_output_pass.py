@@ -5,21 +5,82 @@ store step makes are counted: nothing it stored is read back from the bucket."""
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from pathlib import Path
 
+import pytest
 from pipeline_harness import Harness
 from s3_support import RefusingProxy, s3_options
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidgate.emulator.server import EmulatorServer
+from vidgate.errors import PayloadTooLarge
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import JobStore
-from vidgate.storage import Storage
+from vidgate.storage import TEMP_PREFIX, Storage, fill_file
+
+MIB = 1024 * 1024
 
 
 async def _read(storage: Storage, key: str | None) -> bytes:
     assert key is not None
     return b"".join([chunk async for chunk in await storage.open_range(key)])
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return Storage.from_url((tmp_path / "media").as_uri(), scratch_dir=tmp_path / "scratch")
+    endpoint: str = request.getfixturevalue("moto_endpoint")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return Storage.from_url(
+        f"s3://{bucket}/media", options=s3_options(endpoint), scratch_dir=tmp_path / "scratch"
+    )
+
+
+def _left_behind(storage: Storage, tmp_path: Path) -> list[str]:
+    """Files in the local store's tmp/ and in the scratch directory."""
+    places = [tmp_path / "scratch", tmp_path / "media" / TEMP_PREFIX]
+    return sorted(name for place in places if place.is_dir() for name in os.listdir(place))
+
+
+async def test_a_staged_file_is_hashed_as_it_streams_and_committed_whole(
+    storage: Storage, tmp_path: Path
+) -> None:
+    data = os.urandom(3 * MIB + 5)
+    async with storage.staged(".mp4") as path:
+        digest = await fill_file(path, io.BytesIO(data), length=None)
+        assert (digest.size, digest.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        stored = await storage.commit("jobs/x/video.mp4", path, digest, content_type="video/mp4")
+    assert (stored.size, stored.sha256) == (digest.size, digest.sha256)
+    assert await _read(storage, "jobs/x/video.mp4") == data
+    assert _left_behind(storage, tmp_path) == []
+
+
+async def test_a_local_store_commits_a_staged_file_by_renaming_it(tmp_path: Path) -> None:
+    storage = Storage.from_url((tmp_path / "media").as_uri())
+    async with storage.staged() as path:
+        await fill_file(path, io.BytesIO(b"video bytes"), length=11)
+        inode = path.stat().st_ino
+        await storage.commit("jobs/x/video.mp4", path)  # no digest: read once to hash it
+    final = storage.local_path("jobs/x/video.mp4")
+    assert final is not None and final.stat().st_ino == inode  # the same file, not a copy
+
+
+@pytest.mark.parametrize("announced", [True, False])
+async def test_a_download_over_the_cap_stops_and_leaves_nothing(
+    storage: Storage, tmp_path: Path, announced: bool
+) -> None:
+    data = b"x" * (2 * MIB)
+    source = io.BytesIO(data)
+    async with storage.staged(".mp4") as path:
+        with pytest.raises(PayloadTooLarge):
+            await fill_file(path, source, length=len(data) if announced else None, limit=MIB)
+    if announced:
+        assert source.tell() == 0  # refused by its announced length, before any byte is read
+    assert _left_behind(storage, tmp_path) == []
+    assert not await storage.exists("jobs/x/video.mp4")
 
 
 async def test_a_finished_video_is_read_back_from_s3_zero_times(

@@ -8,8 +8,8 @@ before anything is stored; nothing is read back from storage:
 * a moving preview (:mod:`vidgate.media.preview`) stored beside the video as
   ``jobs/<id>/preview.webp``, made by the worker as part of storing, never by the API. A video
   the previewer cannot read simply has none (``preview_key`` stays empty; the job succeeds).
-  Jobs stored before previews were made this way may lack theirs: :func:`restore_preview`
-  (``vidgate previews``) makes them from the stored video;
+  Jobs stored before previews were made this way may lack theirs: :func:`restore_previews`
+  (``vidgate previews``) makes them from the stored videos;
 * the C2PA manifest the file carries, read and verified (:mod:`vidgate.media.provenance`).
 
 A chain's joined file is vidgate's own: :func:`sign_joined` gives it a manifest that lists the
@@ -23,11 +23,13 @@ import io
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidgate.errors import MediaRejected
+from vidgate.errors import MediaRejected, NotFound
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
 from vidgate.media.frames import save_poster
 from vidgate.media.preview import make_preview
 from vidgate.media.probe import MediaInfo
@@ -42,10 +44,11 @@ from vidgate.storage import Storage
 __all__ = [
     "UNSIGNED_REASON",
     "Extras",
+    "PreviewsRestored",
     "audio_columns",
     "derive_extras",
     "preview_key",
-    "restore_preview",
+    "restore_previews",
     "sign_joined",
 ]
 
@@ -98,18 +101,47 @@ async def derive_extras(
     return Extras(poster=poster.getvalue(), preview=preview, provenance=report)
 
 
-async def restore_preview(storage: Storage, job_id: str, video_key: str) -> bool:
-    """Make job ``job_id``'s preview from its stored video unless it is stored (a job stored
-    before previews were made with the video); False when the video has none to give."""
-    key = preview_key(job_id)
-    if await storage.exists(key):
-        return True
-    async with storage.local_copy(video_key) as path:
-        preview = await asyncio.to_thread(_preview_or_none, path, job_id)
-    if preview is None:
-        return False
-    await storage.save_bytes(key, preview, content_type="image/webp")
-    return True
+@dataclass
+class PreviewsRestored:
+    """What :func:`restore_previews` found and did."""
+
+    #: Succeeded jobs that name a preview.
+    checked: int = 0
+    #: Previews made from the stored video.
+    made: int = 0
+    #: Jobs whose stored video has no picture the previewer can read, or is gone: no preview.
+    without: list[str] = field(default_factory=list)
+
+
+async def restore_previews(
+    store: JobStore, storage: Storage, *, page: int = 200
+) -> PreviewsRestored:
+    """Make the preview of every succeeded job that names one not stored: jobs stored before
+    the worker made previews with the video (one lost to a crash then was made on request).
+    Reads each such video back once; ``vidgate previews`` runs it."""
+    result = PreviewsRestored()
+    cursor: str | None = None
+    while True:
+        found = await store.list_jobs(None, status=Status.SUCCEEDED, limit=page, cursor=cursor)
+        for job in found.jobs:
+            if job.preview_key is None or job.output_key is None:
+                continue
+            result.checked += 1
+            if await storage.exists(job.preview_key):
+                continue
+            try:
+                async with storage.local_copy(job.output_key) as path:
+                    preview = await asyncio.to_thread(_preview_or_none, path, job.id)
+            except NotFound:
+                preview = None
+            if preview is None:
+                result.without.append(job.id)
+                continue
+            await storage.save_bytes(job.preview_key, preview, content_type="image/webp")
+            result.made += 1
+        if found.next_cursor is None:
+            return result
+        cursor = found.next_cursor
 
 
 def _preview_or_none(path: Path, job_id: str) -> bytes | None:
