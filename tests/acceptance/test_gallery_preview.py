@@ -27,9 +27,7 @@ GENERATION = {
 def test_the_gallery_plays_a_moving_preview_on_hover(tmp_path: Path) -> None:
     server = Served(env=vidgate_env(tmp_path / "var", task_seconds=1), cwd=tmp_path)
     try:
-        job = httpx.post(
-            f"{server.url}/v1/generations?wait=60", json=GENERATION, timeout=90
-        ).json()
+        job = httpx.post(f"{server.url}/v1/generations?wait=60", json=GENERATION, timeout=90).json()
         assert job["status"] == "succeeded", job
         preview = httpx.get(f"{server.url}{job['links']['preview']}", timeout=30)
         assert preview.status_code == 200
