@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +53,7 @@ __all__ = [
     "open_budget_store",
     "open_key_store",
     "open_runtime",
+    "open_storage",
 ]
 
 log = logging.getLogger("vidgate")
@@ -219,8 +221,8 @@ async def open_runtime(
             log.warning(
                 "emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url
             )
-        storage = Storage.from_url(settings.resolved_storage_url)
-        removed = await remove_orphans(storage, settings.data_dir / "tmp")
+        storage = open_storage(settings)
+        removed = await remove_orphans(storage, _scratch_dir(settings))
         if removed:
             log.info("removed %d temporary file(s) left by a killed process", removed)
         store = JobStore(engine)
@@ -267,6 +269,7 @@ async def open_runtime(
             ),
             internal_retry_limit=settings.internal_retry_limit,
             submit_concurrency=settings.submit_concurrency,
+            output_max_bytes=settings.output_max_bytes,
             # A chain's next segment (or a segment to cancel) runs at once.
             job_due=job_submitted,
             signing=_signing_identity(settings),
@@ -306,6 +309,16 @@ async def open_budget_store(settings: Settings) -> AsyncIterator[BudgetStore]:
     """The budget store of the database ``settings`` name, migrated first (for the CLI)."""
     async with open_migrated_engine(settings) as engine:
         yield BudgetStore(engine)
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The media store ``settings`` name; files on their way in are staged in DATA_DIR/tmp, which
+    :func:`open_runtime` sweeps of a killed process's leftovers."""
+    return Storage.from_url(settings.resolved_storage_url, scratch_dir=_scratch_dir(settings))
+
+
+def _scratch_dir(settings: Settings) -> Path:
+    return settings.data_dir / "tmp"
 
 
 def _signing_identity(settings: Settings) -> SigningIdentity | None:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         200 * 1024 * 1024, gt=0, description="Largest accepted upload (Runway's ephemeral cap)."
     )
+    output_max_bytes: int = Field(
+        2 * 1024 * 1024 * 1024,
+        gt=0,
+        description="Largest finished output the worker downloads (to a local file, before it "
+        "is stored); a larger one fails its job with DOWNLOAD_FAILED.",
+    )
     probe_concurrency: int = Field(
         2,
         ge=1,

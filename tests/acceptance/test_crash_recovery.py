@@ -95,14 +95,13 @@ async def test_kill_9_at_any_point_loses_and_doubles_nothing(
     succeeded = [j for j in jobs if j.status is Status.SUCCEEDED]
     # A kill can leave at most the creates then in flight uncertain; every other job finishes.
     assert len(succeeded) >= JOBS - KILLS * SUBMIT_CONCURRENCY
-    # No partial file that looks complete: only finished videos and posters are in storage.
+    # No partial file that looks complete: only finished videos, posters and previews are in
+    # storage, and every finished job has all three (made in the one pass that stored it).
     stored = sorted(p.relative_to(media).as_posix() for p in media.rglob("*") if p.is_file())
     expected = sorted(
-        f"jobs/{j.id}/{name}" for j in succeeded for name in ("poster.jpg", "video.mp4")
+        f"jobs/{j.id}/{name}"
+        for j in succeeded
+        for name in ("poster.jpg", "preview.webp", "video.mp4")
     )
-    # Previews are made after a job succeeded, so a kill may have taken some (they are made
-    # again when first asked for); every one stored belongs to a stored video.
-    previews = [p for p in stored if p.endswith("/preview.webp")]
-    assert {p.rsplit("/", 1)[0] for p in previews} <= {f"jobs/{j.id}" for j in succeeded}
-    finals = [p for p in stored if not p.startswith("tmp/") and p not in previews]
+    finals = [p for p in stored if not p.startswith("tmp/")]
     assert finals == expected

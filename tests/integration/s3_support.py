@@ -1,6 +1,6 @@
 """S3 for the integration tests (imported by name: tests/integration is on sys.path): moto in
-server mode in a child process, and a loopback proxy in front of it that can refuse every request
-as S3 does when credentials are revoked (403 AccessDenied).
+server mode in a child process, and a loopback proxy in front of it that records every request
+and can refuse them all as S3 does when credentials are revoked (403 AccessDenied).
 
 moto runs in a child process: in this process it would keep every uploaded byte in Python memory
 and hide what tracemalloc measures in test_storage.py (our side of the stream).
@@ -81,11 +81,13 @@ def moto_server() -> Iterator[str]:
 
 class RefusingProxy:
     """``with RefusingProxy(moto) as proxy: proxy.endpoint``; while ``proxy.refusing`` is set,
-    every request is answered 403 AccessDenied; otherwise it is passed on to ``target``."""
+    every request is answered 403 AccessDenied; otherwise it is passed on to ``target``.
+    ``proxy.requests`` lists each request it got as (method, path without the query)."""
 
     def __init__(self, target: str) -> None:
         self.refusing = threading.Event()
         self.refused = 0
+        self.requests: list[tuple[str, str]] = []
         parts = urlsplit(target)
         assert parts.hostname is not None and parts.port is not None
         proxy = self
@@ -95,6 +97,7 @@ class RefusingProxy:
 
             def _answer(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy.requests.append((self.command, urlsplit(self.path).path))
                 if proxy.refusing.is_set():
                     proxy.refused += 1
                     self._send(403, [("Content-Type", "application/xml")], _ACCESS_DENIED)

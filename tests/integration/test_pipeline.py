@@ -16,7 +16,6 @@ from pipeline_harness import Harness
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.media.probe import probe_media
 from vidgate.pipeline.download import DOWNLOAD_ATTEMPTS
-from vidgate.pipeline.output_extras import ensure_preview
 
 
 def _files(root: Path) -> list[Path]:
@@ -45,8 +44,8 @@ async def test_job_is_stored_whole_probed_and_postered(harness: Harness) -> None
     assert done.cost_credits == 24  # gen4.5: 12 credits/s x 2 s
     # Exactly one upstream task for the job, and no temporary file left behind.
     assert harness.emulator.stats()["tasksCreated"]["total"] == 1
-    # The preview is made after the job succeeded (off its path); this makes or awaits it.
-    assert await ensure_preview(harness.storage, job.id, done.output_key) == done.preview_key
+    # The preview was made with the poster, from the same download, before the job succeeded.
+    assert done.preview_key == f"jobs/{job.id}/preview.webp"
     assert _files(harness.media_dir) == [
         Path(f"jobs/{job.id}/poster.jpg"),
         Path(f"jobs/{job.id}/preview.webp"),

@@ -27,22 +27,35 @@ from vidgate.webhooks.signing import new_webhook_secret
 
 SECRET = new_webhook_secret()
 BODY = b'{"id":"whd_1","type":"generation.succeeded","data":{"id":"01J","status":"succeeded"}}'
-# Signed now: the standardwebhooks package checks timestamps against its own clock.
-NOW = int(time.time())
+
+
+def now() -> int:
+    """Signed now: the standardwebhooks package checks timestamps against its own clock (read per
+    test: a module-level time goes stale when tests run minutes after collection)."""
+    return int(time.time())
+
+
 ID = "whd_1"
 
 
-def headers(secret: str = SECRET, *, timestamp: int = NOW, body: bytes = BODY) -> dict[str, str]:
-    return webhook_headers(secret, ID, body, timestamp=timestamp)
+def headers(
+    secret: str = SECRET, *, timestamp: int | None = None, body: bytes = BODY
+) -> dict[str, str]:
+    return webhook_headers(secret, ID, body, timestamp=now() if timestamp is None else timestamp)
+
+
+def stamp(sent: dict[str, str]) -> int:
+    return int(sent["webhook-timestamp"])
 
 
 def test_headers_follow_the_standard_webhooks_spec() -> None:
-    sent = headers()
+    moment = 1_800_000_000
+    sent = headers(timestamp=moment)
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    digest = hmac.new(key, f"{ID}.{NOW}.".encode() + BODY, hashlib.sha256).digest()
+    digest = hmac.new(key, f"{ID}.{moment}.".encode() + BODY, hashlib.sha256).digest()
     assert sent == {
         "webhook-id": ID,
-        "webhook-timestamp": str(NOW),
+        "webhook-timestamp": str(moment),
         "webhook-signature": "v1," + base64.b64encode(digest).decode(),
     }
     assert tuple(sent) == (DELIVERY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
@@ -56,9 +69,10 @@ def test_the_standardwebhooks_library_verifies_what_vidgate_signs() -> None:
 
 
 def test_a_good_signature_verifies_and_returns_its_timestamp() -> None:
-    assert verify_webhook(SECRET, headers(), BODY) == NOW
-    upper = {name.upper(): value for name, value in headers().items()}
-    assert verify_webhook(SECRET, upper, BODY) == NOW
+    sent = headers()
+    assert verify_webhook(SECRET, sent, BODY) == stamp(sent)
+    upper = {name.upper(): value for name, value in sent.items()}
+    assert verify_webhook(SECRET, upper, BODY) == stamp(sent)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +96,8 @@ def test_another_secret_is_refused() -> None:
 
 def test_a_changed_id_or_timestamp_breaks_the_signature() -> None:
     with pytest.raises(WebhookSignatureInvalid, match="does not match"):
-        verify_webhook(SECRET, {**headers(), "webhook-timestamp": str(NOW + 1)}, BODY)
+        sent = headers()
+        verify_webhook(SECRET, {**sent, "webhook-timestamp": str(stamp(sent) + 1)}, BODY)
     with pytest.raises(WebhookSignatureInvalid, match="does not match"):
         verify_webhook(SECRET, {**headers(), "webhook-id": "whd_2"}, BODY)
 
@@ -90,12 +105,13 @@ def test_a_changed_id_or_timestamp_breaks_the_signature() -> None:
 @pytest.mark.parametrize("offset", [-400, 400, -86_400, 10**9])
 def test_old_and_future_timestamps_are_refused(offset: int) -> None:
     with pytest.raises(WebhookSignatureInvalid, match="tolerance"):
-        verify_webhook(SECRET, headers(timestamp=NOW + offset), BODY)
+        verify_webhook(SECRET, headers(timestamp=now() + offset), BODY)
 
 
 def test_a_timestamp_within_five_minutes_is_accepted() -> None:
     for offset in (-240, 240):
-        assert verify_webhook(SECRET, headers(timestamp=NOW + offset), BODY) == NOW + offset
+        moment = now() + offset
+        assert verify_webhook(SECRET, headers(timestamp=moment), BODY) == moment
 
 
 @pytest.mark.parametrize(
@@ -122,17 +138,18 @@ def test_any_of_several_secrets_and_signatures_may_match() -> None:
     old = new_webhook_secret()
     good = headers()
     # As while a receiver rotates: old and new secret both accepted.
-    assert verify_webhook([old, SECRET], good, BODY) == NOW
-    other = headers(old)["webhook-signature"]
+    assert verify_webhook([old, SECRET], good, BODY) == stamp(good)
+    other = headers(old, timestamp=stamp(good))["webhook-signature"]
     both = {**good, "webhook-signature": f"{other} {good['webhook-signature']}"}
-    assert verify_webhook(SECRET, both, BODY) == NOW
+    assert verify_webhook(SECRET, both, BODY) == stamp(good)
     with pytest.raises(WebhookSignatureInvalid):
         verify_webhook([new_webhook_secret(), old], good, BODY)
 
 
 def test_a_secret_set_by_hand_still_signs() -> None:
     hand = "whsec_not*base64*at*all"
-    assert verify_webhook(hand, headers(hand), BODY) == NOW
+    sent = headers(hand)
+    assert verify_webhook(hand, sent, BODY) == stamp(sent)
 
 
 def test_the_error_is_a_request_error_of_the_tree() -> None:

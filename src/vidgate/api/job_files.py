@@ -18,7 +18,6 @@ from vidgate.api.ranges import parse_range
 from vidgate.errors import NotFound
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
-from vidgate.pipeline.output_extras import ensure_preview
 
 __all__ = ["JobFile", "StoredFileResponse", "binary_content", "serve_job_file"]
 
@@ -29,6 +28,12 @@ _KINDS: dict[str, tuple[str, str]] = {
     "poster": ("image/jpeg", "jpg"),
     "preview": ("image/webp", "webp"),
 }
+# Previews are made by the worker as it stores a video, never here; a job stored before that
+# may lack its own.
+_NO_PREVIEW = (
+    "the preview of job {id} is not stored (jobs stored before vidgate made previews with the "
+    "video may lack one: `vidgate previews` makes them)"
+)
 
 
 class StoredFileResponse(StreamingResponse):
@@ -65,19 +70,17 @@ async def serve_job_file(
 ) -> Response:
     """The whole file (200) or the one range asked for (206); NotFound until the job succeeded."""
     key = {"video": job.output_key, "poster": job.poster_key, "preview": job.preview_key}[which]
-    if job.status is not Status.SUCCEEDED or key is None:
+    if job.status is not Status.SUCCEEDED:
         raise NotFound(f"job {job.id} has no {which} yet (it is {job.status.value})")
+    if key is None:  # only a preview: the previewer could not read the video
+        raise NotFound(f"job {job.id} has no {which}: its video could not be read for one")
     storage = ctx.runtime.storage
-    # A preview is made after its job succeeded: it may still be on its way, or lost to a crash.
-    if (
-        which == "preview"
-        and job.output_key is not None
-        and await ensure_preview(storage, job.id, job.output_key) is None
-    ):
-        raise NotFound(f"job {job.id} has no preview: its video could not be read for one")
-    if not await storage.exists(key):
-        raise NotFound(f"the {which} of job {job.id} is no longer stored")
-    size = await storage.size(key)
+    try:
+        size = await storage.size(key)
+    except NotFound:
+        if which == "preview":
+            raise NotFound(_NO_PREVIEW.format(id=job.id)) from None
+        raise NotFound(f"the {which} of job {job.id} is no longer stored") from None
     etag = f'"{job.output_sha256}"' if which == "video" and job.output_sha256 else None
     if if_range is not None and if_range != etag:
         range_header = None  # the client's copy is stale: send it all

@@ -3,8 +3,8 @@
 Every option shows its environment variable in ``--help``; docs/cli.md lists every command and
 option, and a test keeps the two in step. Commands by concern: ``catalog`` (models, estimate,
 recommend), ``generate`` and ``jobs`` (through the HTTP API), ``process`` (serve, worker,
-migrate), ``admin`` (keys), ``emulator``, ``doctor``; ``output`` is the one reporter they all
-print through.
+migrate, previews), ``admin`` (keys), ``emulator``, ``doctor``; ``output`` is the one reporter
+they all print through.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from vidgate.cli.doctor import doctor_command
 from vidgate.cli.emulator import emulator_command
 from vidgate.cli.generate import generate_command
 from vidgate.cli.jobs import jobs_app
-from vidgate.cli.process import migrate_command, serve_command, worker_command
+from vidgate.cli.process import (
+    migrate_command,
+    previews_command,
+    serve_command,
+    worker_command,
+)
 
 __all__ = ["app", "main"]
 
@@ -36,6 +41,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)
 app.command("migrate")(migrate_command)
+app.command("previews")(previews_command)
 app.add_typer(keys_app, name="keys")
 app.command("emulator")(emulator_command)
 app.command("doctor")(doctor_command)

@@ -1,12 +1,13 @@
-"""``vidgate serve``, ``worker`` and ``migrate``: the long-running processes and the schema."""
+"""``vidgate serve``, ``worker``, ``migrate`` and ``previews``: the long-running processes, the
+schema, and what an upgrade may ask for."""
 
 from __future__ import annotations
 
 import typer
 
-from vidgate.cli.output import out, run
+from vidgate.cli.output import err, out, plural, run
 
-__all__ = ["migrate_command", "serve_command", "worker_command"]
+__all__ = ["migrate_command", "previews_command", "serve_command", "worker_command"]
 
 
 def _echo(line: str) -> None:
@@ -55,5 +56,30 @@ def migrate_command() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         asyncio.run(upgrade_database(settings.resolved_database_url))
         out.print("database is up to date")
+
+    run(action)
+
+
+def previews_command() -> None:
+    """Make the moving previews missing from stored jobs (once, after upgrading from a vidgate
+    that made them after the job; safe to run twice, and beside a running service)."""
+    import asyncio
+
+    from vidgate.jobs.store import JobStore
+    from vidgate.migrations import open_migrated_engine
+    from vidgate.pipeline.output_extras import PreviewsRestored, restore_previews
+    from vidgate.runtime import open_storage
+    from vidgate.settings import load_settings
+
+    async def restore() -> PreviewsRestored:
+        settings = load_settings()
+        async with open_migrated_engine(settings) as engine:
+            return await restore_previews(JobStore(engine), open_storage(settings))
+
+    def action() -> None:
+        done = asyncio.run(restore())
+        for job_id in done.without:
+            err.print(f"job {job_id}: no preview (its video has no picture the previewer reads)")
+        out.print(f"{plural(done.checked, 'job')} checked, {plural(done.made, 'preview')} made")
 
     run(action)

@@ -1,8 +1,9 @@
 """A moving preview of a stored video: a short animated WebP for the gallery's hover.
 
 :data:`PREVIEW_SECONDS` of the video's start at :data:`PREVIEW_FPS`, at most :data:`PREVIEW_WIDTH`
-pixels wide, looping. Made with bounded CPU: one preview at a time per process (a lock), the
-decoder on one thread, only the frames the preview needs scaled, the encoder at a middling effort.
+pixels wide, looping. Made with bounded CPU: the decoder on one thread, only the frames the
+preview needs scaled, the encoder at a middling effort. Only the worker makes previews, while it
+stores a finished output (:mod:`vidgate.pipeline.outputs`); the API serves them, never makes one.
 An animated WebP is a RIFF file whose header and frames come in playing order, so a browser shows
 it as it arrives (there is no index at the end to wait for, as an MP4 without faststart has).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from typing import Final
 
 import av
@@ -29,27 +29,25 @@ PREVIEW_FPS: Final = 8
 PREVIEW_WIDTH: Final = 320
 _QUALITY: Final = 60
 _METHOD: Final = 3  # libwebp effort 0-6: 3 is a fair trade of size against CPU
-_ONE_AT_A_TIME = threading.Lock()
 
 
 def make_preview(source: MediaSource, *, field: str = "file") -> bytes:
     """The animated WebP preview of ``source`` (a video), as bytes."""
-    with _ONE_AT_A_TIME:
-        frames = _frames(source, field)
-        if not frames:
-            raise MediaRejected.single(field, "has no decodable picture")
-        buffer = io.BytesIO()
-        frames[0].save(
-            buffer,
-            format="WEBP",
-            save_all=True,
-            append_images=frames[1:],
-            duration=round(1000 / PREVIEW_FPS),
-            loop=0,
-            quality=_QUALITY,
-            method=_METHOD,
-        )
-        return buffer.getvalue()
+    frames = _frames(source, field)
+    if not frames:
+        raise MediaRejected.single(field, "has no decodable picture")
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        format="WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=round(1000 / PREVIEW_FPS),
+        loop=0,
+        quality=_QUALITY,
+        method=_METHOD,
+    )
+    return buffer.getvalue()
 
 
 def save_preview(source: MediaSource, dest: str | os.PathLike[str], *, field: str = "file") -> None:

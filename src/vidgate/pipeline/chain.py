@@ -38,7 +38,7 @@ from vidgate.jobs.status import FailureCode, Status
 from vidgate.jobs.store import StaleJob
 from vidgate.media.stitch import join_videos, last_frame_png
 from vidgate.pipeline.context import StepContext, aware
-from vidgate.pipeline.output_extras import make_preview_soon, sign_joined
+from vidgate.pipeline.output_extras import sign_joined
 from vidgate.pipeline.outputs import store_video
 from vidgate.requests.chain_plan import ChainPlan, validate_chain
 
@@ -260,8 +260,8 @@ class ChainSteps:
                 failure_code=FailureCode.CHAIN_JOIN_FAILED,
                 cost_credits=_cost(segments),
             )
-        with tempfile.TemporaryDirectory(prefix="vidgate-chain-") as tmp:
-            joined = Path(tmp) / "video.mp4"
+        # Joined at a staged path: stored from there, with its extras, in one pass.
+        async with self.ctx.storage.staged(".mp4") as joined:
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     paths: list[Path] = []
@@ -277,14 +277,7 @@ class ChainSteps:
                     provenance = await asyncio.to_thread(
                         sign_joined, joined, paths, model=plan.model, identity=self.ctx.signing
                     )
-                with joined.open("rb") as handle:
-                    columns = await store_video(
-                        self.ctx.storage,
-                        job.id,
-                        handle,
-                        length=joined.stat().st_size,
-                        provenance=provenance,
-                    )
+                columns = await store_video(self.ctx.storage, job.id, joined, provenance=provenance)
             except MediaRejected as exc:
                 return await self.ctx.finish(
                     job,
@@ -294,15 +287,13 @@ class ChainSteps:
                     cost_credits=_cost(segments),
                 )
         log.info("chain %s: joined %d segments (%s)", job.id, plan.count, result.mode)
-        done = await self.ctx.finish(
+        return await self.ctx.finish(
             job,
             Status.SUCCEEDED,
             reason=f"joined {plan.count} {_segments(plan.count)}",
             cost_credits=_cost(segments),
             **columns,
         )
-        make_preview_soon(self.ctx.storage, job.id, columns["output_key"])
-        return done
 
 
 def _cost(children: Any) -> float | None:

@@ -55,6 +55,8 @@ class StepContext:
     internal_retry_limit: int = DEFAULTS.internal_retry_limit
     #: Creates in flight at once: each one is a window in which a crash leaves an outcome unknown.
     submit_concurrency: int = DEFAULTS.submit_concurrency
+    #: The largest finished output downloaded (to a local file, before it is stored).
+    output_max_bytes: int = DEFAULTS.output_max_bytes
     clock: Callable[[], datetime] = utcnow
     #: Called with a job id when a step makes another job due now (a chain's next segment, a
     #: segment to cancel), so that whoever runs steps picks it up at once.

@@ -1,11 +1,14 @@
-"""The downloading step: a finished task's output copied into storage, tried again on faults.
+"""The downloading step: a finished task's output stored in one pass, tried again on faults.
 
-A passing fault (a dropped or truncated download, a 5xx, a file the probe refuses) is tried again
-with stamina, backing off about 1, 2, 4, 8 s, the task read again each time for a fresh signed
-URL. An expired URL is read again at once the first time, then backing off: expiring again and
-again points at a clock problem. After :data:`DOWNLOAD_ATTEMPTS` tries, or if the task is gone,
-the job fails ``DOWNLOAD_FAILED``; nothing half-written is left (:func:`store_video`). A store
-that refuses vidgate's credentials is not tried again here: the job waits for the operator.
+The output is downloaded once, to a local file (hashed as it streams, at most
+``VIDGATE_OUTPUT_MAX_BYTES``); probe, poster, preview and provenance come from that file, and
+then it is committed to storage (:func:`store_video`). A passing fault (a dropped or truncated
+download, a 5xx, a file the probe refuses) is tried again with stamina, backing off about 1, 2,
+4, 8 s, the task read again each time for a fresh signed URL. An expired URL is read again at
+once the first time, then backing off: expiring again and again points at a clock problem. After
+:data:`DOWNLOAD_ATTEMPTS` tries, or if the task is gone, the job fails ``DOWNLOAD_FAILED``, as
+it does at once for an output over the size cap; nothing half-written is left. A store that
+refuses vidgate's credentials is not tried again here: the job waits for the operator.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ import logging
 
 import stamina
 
-from vidgate.errors import MediaRejected, NotFound, OutputExpired, StorageRefused, TransientFault
+from vidgate.errors import (
+    MediaRejected,
+    NotFound,
+    OutputExpired,
+    PayloadTooLarge,
+    StorageRefused,
+    TransientFault,
+)
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
 from vidgate.pipeline.context import StepContext
-from vidgate.pipeline.output_extras import make_preview_soon
 from vidgate.pipeline.outputs import store_video
 from vidgate.provider.base import TaskSnapshot, TaskStatus
+from vidgate.storage import fill_file
 
 __all__ = ["DOWNLOAD_ATTEMPTS", "download_output"]
 
@@ -73,6 +83,14 @@ async def download_output(ctx: StepContext, job: Job, task: TaskSnapshot | None 
                 return await _store_output(ctx, job, task)
     except StorageRefused:
         raise  # a TransientFault, but not one that passes by itself
+    except PayloadTooLarge as exc:
+        return await ctx.finish(
+            job,
+            Status.FAILED,
+            reason=f"the output is larger than the {ctx.output_max_bytes} bytes vidgate "
+            f"stores (VIDGATE_OUTPUT_MAX_BYTES): {exc}",
+            failure_code=FailureCode.DOWNLOAD_FAILED,
+        )
     except (TransientFault, MediaRejected, NotFound) as exc:
         # Tried DOWNLOAD_ATTEMPTS times, or the task is gone.
         log.warning("job %s: giving up on its output: %s", job.id, exc)
@@ -85,11 +103,11 @@ async def download_output(ctx: StepContext, job: Job, task: TaskSnapshot | None 
 
 
 async def _store_output(ctx: StepContext, job: Job, task: TaskSnapshot) -> Job:
-    async with ctx.provider.open_output(task.output[0]) as body:
-        columns = await store_video(ctx.storage, job.id, body, length=body.length)
+    async with ctx.storage.staged(".mp4") as path:
+        async with ctx.provider.open_output(task.output[0]) as body:
+            digest = await fill_file(path, body, length=body.length, limit=ctx.output_max_bytes)
+        columns = await store_video(ctx.storage, job.id, path, digest)
     await ctx.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
-    done = await ctx.finish(
+    return await ctx.finish(
         job, Status.SUCCEEDED, reason="stored", cost_credits=task.cost_credits, **columns
     )
-    make_preview_soon(ctx.storage, job.id, columns["output_key"])
-    return done

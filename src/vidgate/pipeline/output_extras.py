@@ -1,11 +1,15 @@
-"""What vidgate records of a stored video besides its size and pictures: sound, preview, provenance.
+"""What vidgate makes of a finished video besides storing it: poster, sound, preview, provenance.
 
+All of it comes from the one local file the output was downloaded to (:func:`derive_extras`),
+before anything is stored; nothing is read back from storage:
+
+* the poster, its first frame as a JPEG;
 * the sound track as probed (codec, channels, rate, length): :func:`audio_columns`;
 * a moving preview (:mod:`vidgate.media.preview`) stored beside the video as
-  ``jobs/<id>/preview.webp``. It is made after the job has succeeded, never on its way there
-  (:func:`make_preview_soon`): a burst of finished jobs must not queue behind each other's
-  previews. One is made at a time per process; a preview lost to a crash is made when it is first
-  asked for (:func:`ensure_preview`), and a video the previewer cannot read simply has none;
+  ``jobs/<id>/preview.webp``, made by the worker as part of storing, never by the API. A video
+  the previewer cannot read simply has none (``preview_key`` stays empty; the job succeeds).
+  Jobs stored before previews were made this way may lack theirs: :func:`restore_previews`
+  (``vidgate previews``) makes them from the stored videos;
 * the C2PA manifest the file carries, read and verified (:mod:`vidgate.media.provenance`).
 
 A chain's joined file is vidgate's own: :func:`sign_joined` gives it a manifest that lists the
@@ -15,14 +19,18 @@ segments as ingredients, signed with the operator's certificate, or says plainly
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
-import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidgate.errors import MediaRejected
+from vidgate.errors import MediaRejected, NotFound
+from vidgate.jobs.status import Status
+from vidgate.jobs.store import JobStore
+from vidgate.media.frames import save_poster
 from vidgate.media.preview import make_preview
 from vidgate.media.probe import MediaInfo
 from vidgate.media.provenance import (
@@ -35,12 +43,13 @@ from vidgate.storage import Storage
 
 __all__ = [
     "UNSIGNED_REASON",
+    "Extras",
+    "PreviewsRestored",
     "audio_columns",
-    "ensure_preview",
-    "make_preview_soon",
+    "derive_extras",
     "preview_key",
+    "restore_previews",
     "sign_joined",
-    "store_extras",
 ]
 
 log = logging.getLogger("vidgate.pipeline.output_extras")
@@ -67,50 +76,88 @@ def audio_columns(info: MediaInfo) -> dict[str, Any]:
     }
 
 
-async def store_extras(
-    storage: Storage,
-    job_id: str,
-    path: str | os.PathLike[str],
-    *,
-    provenance: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Read the provenance of the video at ``path`` (unless ``provenance`` is given), and name
-    where its preview will be; the job's columns for both."""
-    if provenance is None:
-        provenance = (await asyncio.to_thread(read_provenance, path)).as_dict()
-    return {"provenance": provenance, "preview_key": preview_key(job_id)}
+@dataclass(frozen=True)
+class Extras:
+    """What is made of a video before it is stored."""
+
+    poster: bytes
+    #: None: the previewer could not read the video.
+    preview: bytes | None
+    provenance: dict[str, Any]
 
 
-# One preview at a time per event loop, waited for here rather than on a worker thread.
-_previewing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-# Previews being made after their job succeeded (held so they are not garbage collected).
-_pending: set[asyncio.Task[str | None]] = set()
+async def derive_extras(
+    path: Path, *, job_id: str, provenance: dict[str, Any] | None = None
+) -> Extras:
+    """The poster, preview and provenance (unless ``provenance`` is given) of the local video
+    at ``path``, made side by side on threads of their own."""
+    poster = io.BytesIO()
+    read = asyncio.to_thread(_provenance_of, path) if provenance is None else _given(provenance)
+    _, preview, report = await asyncio.gather(
+        asyncio.to_thread(save_poster, path, poster, field="output"),
+        asyncio.to_thread(_preview_or_none, path, job_id),
+        read,
+    )
+    return Extras(poster=poster.getvalue(), preview=preview, provenance=report)
 
 
-async def ensure_preview(storage: Storage, job_id: str, video_key: str) -> str | None:
-    """The key of job ``job_id``'s preview, made from its stored video if it is not stored yet;
-    None when the video has no picture the previewer can read."""
-    key = preview_key(job_id)
-    async with _previewing.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1)):
-        if await storage.exists(key):
-            return key
-        async with storage.local_copy(video_key) as path:
+@dataclass
+class PreviewsRestored:
+    """What :func:`restore_previews` found and did."""
+
+    #: Succeeded jobs that name a preview.
+    checked: int = 0
+    #: Previews made from the stored video.
+    made: int = 0
+    #: Jobs whose stored video has no picture the previewer can read, or is gone: no preview.
+    without: list[str] = field(default_factory=list)
+
+
+async def restore_previews(
+    store: JobStore, storage: Storage, *, page: int = 200
+) -> PreviewsRestored:
+    """Make the preview of every succeeded job that names one not stored: jobs stored before
+    the worker made previews with the video (one lost to a crash then was made on request).
+    Reads each such video back once; ``vidgate previews`` runs it."""
+    result = PreviewsRestored()
+    cursor: str | None = None
+    while True:
+        found = await store.list_jobs(None, status=Status.SUCCEEDED, limit=page, cursor=cursor)
+        for job in found.jobs:
+            if job.preview_key is None or job.output_key is None:
+                continue
+            result.checked += 1
+            if await storage.exists(job.preview_key):
+                continue
             try:
-                preview = await asyncio.to_thread(make_preview, path, field="output")
-            except MediaRejected as exc:
-                log.warning("job %s: no preview: %s", job_id, exc)
-                return None
-        await storage.save_bytes(key, preview, content_type="image/webp")
-    return key
+                async with storage.local_copy(job.output_key) as path:
+                    preview = await asyncio.to_thread(_preview_or_none, path, job.id)
+            except NotFound:
+                preview = None
+            if preview is None:
+                result.without.append(job.id)
+                continue
+            await storage.save_bytes(job.preview_key, preview, content_type="image/webp")
+            result.made += 1
+        if found.next_cursor is None:
+            return result
+        cursor = found.next_cursor
 
 
-def make_preview_soon(storage: Storage, job_id: str, video_key: str) -> None:
-    """Make job ``job_id``'s preview in the background, once the job is stored."""
-    task = asyncio.create_task(ensure_preview(storage, job_id, video_key))
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
+def _preview_or_none(path: Path, job_id: str) -> bytes | None:
+    try:
+        return make_preview(path, field="output")
+    except MediaRejected as exc:
+        log.warning("job %s: no preview: %s", job_id, exc)
+        return None
+
+
+def _provenance_of(path: Path) -> dict[str, Any]:
+    return read_provenance(path).as_dict()
+
+
+async def _given(provenance: dict[str, Any]) -> dict[str, Any]:
+    return provenance
 
 
 def sign_joined(

@@ -1,22 +1,24 @@
-"""Storing a job's finished video, for ordinary jobs and chains alike: one way, one layout.
+"""Storing a job's finished video, for ordinary jobs and chains alike: one pass, one layout.
 
-A job's video is ``jobs/<id>/video.mp4`` and its poster ``jobs/<id>/poster.jpg``. The video is
-copied into storage whole or not at all (:meth:`vidgate.storage.Storage.save_from`), probed, and
-refused (deleted again) unless it is a video; the poster is its first frame. What the job records
-of it (keys, size, hash, what the probe found) is :func:`output_columns`.
+A job's video is ``jobs/<id>/video.mp4``, its poster ``jobs/<id>/poster.jpg`` and its preview
+``jobs/<id>/preview.webp``. The video arrives as a local file (a download staged by
+:meth:`vidgate.storage.Storage.staged`, or a joined chain); it is probed there and refused unless
+it is a video, its poster, preview and provenance are made from that same file
+(:func:`~vidgate.pipeline.output_extras.derive_extras`), and only then is everything committed:
+the extras first, the video last, each whole or not at all. Nothing is read back from storage.
+What the job records of it (keys, size, hash, what the probe found) is :func:`output_columns`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+from pathlib import Path
 from typing import Any
 
 from vidgate.errors import MediaRejected
-from vidgate.media.frames import save_poster
 from vidgate.media.probe import MediaInfo, probe_media
-from vidgate.pipeline.output_extras import audio_columns, store_extras
-from vidgate.storage import ByteSource, Storage, StoredObject
+from vidgate.pipeline.output_extras import audio_columns, derive_extras, preview_key
+from vidgate.storage import FileDigest, Storage, StoredObject
 
 __all__ = ["output_columns", "poster_key", "store_video", "video_key"]
 
@@ -34,31 +36,34 @@ def poster_key(job_id: str) -> str:
 async def store_video(
     storage: Storage,
     job_id: str,
-    body: ByteSource,
+    path: Path,
+    digest: FileDigest | None = None,
     *,
-    length: int | None,
     provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Copy ``body`` (a provider's output stream or an open local file) in as job ``job_id``'s
-    video, byte for byte (never re-muxed: its content credentials stay valid), probe it, save its
-    poster and preview, read its provenance (unless ``provenance`` is given); the job's columns.
+    """Store the local file ``path`` (its ``digest``, if it was hashed on the way in) as job
+    ``job_id``'s video, byte for byte (never re-muxed: its content credentials stay valid), with
+    its poster and preview, its provenance read unless ``provenance`` is given; the job's columns.
 
-    Raises :class:`MediaRejected` (and keeps nothing) when the bytes are not a video.
+    Raises :class:`MediaRejected` (and stores nothing) when the file is not a video.
     """
-    video, poster = video_key(job_id), poster_key(job_id)
-    stored = await storage.save_from(video, body, length=length, content_type="video/mp4")
-    async with storage.local_copy(video) as path:
-        info = await asyncio.to_thread(probe_media, path, field="output")
-        image = io.BytesIO()
-        extras: dict[str, Any] = {}
-        if info.kind == "video":
-            await asyncio.to_thread(save_poster, path, image)
-            extras = await store_extras(storage, job_id, path, provenance=provenance)
+    info = await asyncio.to_thread(probe_media, path, field="output")
     if info.kind != "video":
-        await storage.delete(video)
         raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
-    await storage.save_bytes(poster, image.getvalue(), content_type="image/jpeg")
-    return output_columns(stored, info, video_key=video, poster_key=poster) | extras
+    extras = await derive_extras(path, job_id=job_id, provenance=provenance)
+    video, poster = video_key(job_id), poster_key(job_id)
+    # The small files first: a video whose commit fails leaves no big object behind. No reader
+    # sees any of them before the job records its keys.
+    await storage.save_bytes(poster, extras.poster, content_type="image/jpeg")
+    preview = None
+    if extras.preview is not None:
+        preview = preview_key(job_id)
+        await storage.save_bytes(preview, extras.preview, content_type="image/webp")
+    stored = await storage.commit(video, path, digest, content_type="video/mp4")
+    return output_columns(stored, info, video_key=video, poster_key=poster) | {
+        "preview_key": preview,
+        "provenance": extras.provenance,
+    }
 
 
 def output_columns(

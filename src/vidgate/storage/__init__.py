@@ -3,9 +3,9 @@
 How a save stays whole and in constant memory is told in :mod:`.objects`.
 
 Modules: ``objects`` (:class:`Storage`, the few operations vidgate needs), ``stores`` (opening a
-store from its URL), ``copying`` (bytes from a blocking source on their own threads), ``orphans``
-(leftovers of a killed process). The names below load their module when first used, so importing
-one module of this package does not load obstore.
+store from its URL), ``copying`` (bytes from a blocking source on their own threads, into a
+store or a local file), ``orphans`` (leftovers of a killed process). The names below load their
+module when first used, so importing one module of this package does not load obstore.
 """
 
 from __future__ import annotations
@@ -14,14 +14,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vidgate.storage.copying import ByteSource
+    from vidgate.storage.copying import ByteSource, FileDigest, fill_file
     from vidgate.storage.objects import TEMP_PREFIX, Storage, StoredObject
     from vidgate.storage.orphans import ORPHAN_AGE, remove_orphans
 
-__all__ = ["ORPHAN_AGE", "TEMP_PREFIX", "ByteSource", "Storage", "StoredObject", "remove_orphans"]
+__all__ = [
+    "ORPHAN_AGE",
+    "TEMP_PREFIX",
+    "ByteSource",
+    "FileDigest",
+    "Storage",
+    "StoredObject",
+    "fill_file",
+    "remove_orphans",
+]
 
 _HOMES = {
     "ByteSource": "copying",
+    "FileDigest": "copying",
+    "fill_file": "copying",
     "TEMP_PREFIX": "objects",
     "Storage": "objects",
     "StoredObject": "objects",

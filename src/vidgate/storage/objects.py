@@ -5,7 +5,9 @@ of them in flight), hashes on the fly, and writes under a temporary key first (`
 only a complete object is renamed or copied to its final key, so a crash or a failing source
 never leaves a partial file where a reader would find it. Abandoned temporary objects are removed
 by :meth:`Storage.cleanup_temporary`. (Incomplete S3 multipart uploads are aborted by obstore on
-error; a bucket lifecycle rule should still expire them in case the process dies.)
+error; a bucket lifecycle rule should still expire them in case the process dies.) A file read
+before it is stored (a finished output: probed, previewed) is built at a local path first
+(:meth:`Storage.staged`), then committed (:meth:`Storage.commit`); into a local store, a rename.
 
 Credentials and endpoints come from the URL, from ``options``, or from the provider's standard
 environment variables (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``), which obstore reads itself.
@@ -26,17 +28,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import obstore
-from obstore.exceptions import (
-    BaseError,
-    NotFoundError,
-    PermissionDeniedError,
-    UnauthenticatedError,
-)
+from obstore.exceptions import BaseError, NotFoundError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import ObjectStore
 
 from vidgate.clock import utcnow
 from vidgate.errors import NotFound, RangeNotSatisfiable, StorageRefused, TransientFault
-from vidgate.storage.copying import COPY_BUFFER, ByteSource, chunks_of, copy_threads
+from vidgate.storage.copying import (
+    COPY_BUFFER,
+    ByteSource,
+    FileDigest,
+    chunks_of,
+    digest_of,
+    fill_file,
+)
 from vidgate.storage.orphans import cleanup_local
 from vidgate.storage.stores import open_store
 
@@ -78,12 +82,15 @@ class Storage:
         root: Path | None = None,
         part_size: int | None = None,
         max_concurrency: int = 1,
+        scratch_dir: Path | None = None,
     ) -> None:
         """Wrap an obstore ``store``; ``root`` is its directory when it is a local one.
 
-        Memory per save is about ``part_size * max_concurrency``.
+        Memory per save is about ``part_size * max_concurrency``. Files are staged for a cloud
+        store in ``scratch_dir`` (default: the system's temporary directory).
         """
         self._store = store
+        self._scratch_dir = scratch_dir
         self._url = url
         self._root = root
         self.part_size = part_size or (_LOCAL_PART_SIZE if root else _CLOUD_PART_SIZE)
@@ -97,6 +104,7 @@ class Storage:
         options: Mapping[str, Any] | None = None,
         part_size: int | None = None,
         max_concurrency: int = 1,
+        scratch_dir: Path | None = None,
     ) -> Storage:
         """A storage for ``file:///dir`` or a bare path (created if missing),
         ``s3://bucket/prefix``, ``gs://bucket/prefix``, ``az://container/prefix`` or ``memory://``.
@@ -105,7 +113,14 @@ class Storage:
         A bad URL or option raises :class:`~vidgate.errors.ConfigurationError`.
         """
         store, root = open_store(url, options)
-        return cls(store, url=url, root=root, part_size=part_size, max_concurrency=max_concurrency)
+        return cls(
+            store,
+            url=url,
+            root=root,
+            part_size=part_size,
+            max_concurrency=max_concurrency,
+            scratch_dir=scratch_dir,
+        )
 
     @property
     def url(self) -> str:
@@ -189,49 +204,55 @@ class Storage:
         ``length`` (if known) only sizes the buffer. Errors from ``source`` come out unchanged.
         """
         _check_key(key)
+        if self._root is not None:
+            async with self.staged() as temp:
+                return await self.commit(key, temp, await fill_file(temp, source, length=length))
         buffer_size = max(1, min(COPY_BUFFER, length)) if length is not None else COPY_BUFFER
-        loop = asyncio.get_running_loop()
-        if self._root is None:
-            return await self.save_stream(
-                key, chunks_of(source, buffer_size), content_type=content_type
-            )
-        return await loop.run_in_executor(
-            copy_threads(), self._copy_local, self._root, key, source, buffer_size
+        return await self.save_stream(
+            key, chunks_of(source, buffer_size), content_type=content_type
         )
 
-    def _copy_local(
-        self, root: Path, key: str, source: ByteSource, buffer_size: int
-    ) -> StoredObject:
-        buffer = memoryview(bytearray(buffer_size))
-        digest = hashlib.sha256()
-        size = 0
-        temp = root / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
-        source_error: BaseException | None = None
+    # -- staging: a file built locally (:func:`~.copying.fill_file`, a tool), then committed ---
 
-        def read() -> int:
-            nonlocal source_error
-            try:
-                return source.readinto(buffer)
-            except BaseException as exc:
-                source_error = exc
-                raise
-
+    @contextlib.asynccontextmanager
+    async def staged(self, suffix: str = "") -> AsyncIterator[Path]:
+        """A fresh local path to build a file at before :meth:`commit` (removed on exit if it is
+        still there): in the store's own ``tmp/`` when it is local, so that committing is a
+        rename; else in the scratch directory. A killed process's leftovers are swept at
+        start-up (:func:`~vidgate.storage.remove_orphans`)."""
+        local = self._root / TEMP_PREFIX if self._root is not None else None
+        directory = local or self._scratch_dir or Path(tempfile.gettempdir())
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        path = directory / f"{uuid.uuid4().hex}{suffix}"
         try:
-            temp.parent.mkdir(parents=True, exist_ok=True)
-            with temp.open("wb", buffering=0) as handle:
-                while count := read():
-                    digest.update(buffer[:count])
-                    handle.write(buffer[:count])
-                    size += count
-            final = root / key
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, final)
-        except BaseException as exc:
-            temp.unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc is not source_error:  # the disk failed
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def commit(
+        self,
+        key: str,
+        path: Path,
+        digest: FileDigest | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """Store the local file ``path`` (its ``digest``, if known) as ``key``, whole or not at
+        all: a rename when it was staged in a local store, else a copy (:meth:`save_from`)."""
+        _check_key(key)
+        if self._root is not None and path.parent == self._root / TEMP_PREFIX:
+            if digest is None:
+                digest = await asyncio.to_thread(digest_of, path)
+            final = self._root / key
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, final)
+            except OSError as exc:
                 raise TransientFault(f"storage {self._url} failed on {key!r}: {exc}") from exc
-            raise
-        return StoredObject(key=key, size=size, sha256=digest.hexdigest())
+            return StoredObject(key=key, size=digest.size, sha256=digest.sha256)
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return await self.save_from(key, handle, length=size, content_type=content_type)
 
     async def save_bytes(
         self, key: str, data: bytes, *, content_type: str | None = None

@@ -85,7 +85,10 @@ async function playIn(container, job, { autoplay }) {
   try {
     if (job.links.poster) video.poster = await mediaUrl(job.links.poster);
     if (job.links.preview && !autoplay) {
-      attachPreview(container, video, await mediaUrl(job.links.preview));
+      // A preview that cannot be had (a job stored before previews came with the video) leaves
+      // the poster alone: the video still plays.
+      const preview = await mediaUrl(job.links.preview).catch(() => null);
+      if (preview) attachPreview(container, video, preview);
     }
     const src = await mediaUrl(job.links.video);
     video.src = src;
@@ -102,8 +105,13 @@ function attachPreview(container, video, url) {
   preview.hidden = true;
   container.dataset.preview = url;
   container.append(preview);
+  let broken = false; // not stored (404): the poster stays, nothing shows over it
+  preview.addEventListener("error", () => {
+    broken = true;
+    preview.hidden = true;
+  });
   container.addEventListener("mouseenter", () => {
-    if (!video.paused || matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+    if (broken || !video.paused || matchMedia("(prefers-reduced-motion: reduce)").matches) return;
     preview.src = url;
     preview.hidden = false;
   });
