@@ -206,8 +206,8 @@ class JobCreation(JobTable):
             async with self._writing() as session:
                 return await self._insert_new_jobs(session, batch)
         except IntegrityError:
-            # Another process stored one of these idempotency keys between our read and our
-            # insert, and the whole transaction rolled back: store each job on its own.
+            # Another process stored one of these idempotency or SDK-retry keys between our read
+            # and our insert, and the whole transaction rolled back: store each job on its own.
             return [await self._write_new_job_alone(new) for new in batch]
 
     async def _write_new_job_alone(self, new: _NewJob) -> CreatedJob | Exception:
