@@ -137,6 +137,8 @@ class UploadIntake:
             earlier = await self.earlier(owner=owner, request_key=request_key, source=source)
             if earlier is not None:
                 return earlier
+        # 503 while the provider is down: the file would go nowhere (the circuit is cached).
+        await self.provider_health.refuse_while_down("uploads")
         facts = await self.probe.inspect(file.path, field=field)
         if target is not None:
             spec = target.spec
