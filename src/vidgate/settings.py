@@ -109,6 +109,14 @@ class Settings(BaseSettings):
         description="Largest JSON request body the API reads: one data URI at its 5 MiB cap "
         "plus 1 MiB for the other fields (more media: upload them). Over it: 413.",
     )
+    sdk_retry_window_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="How far back the original of an SDK's automatic retry may lie: a create on "
+        "`/runway` or `/openai` that the SDK marks as its retry (`x-stainless-retry-count` >= 1) "
+        "answers the caller's identical job made this recently (three attempts and their "
+        "backoff fit).",
+    )
     header_timeout_seconds: float = Field(
         10.0,
         gt=0,

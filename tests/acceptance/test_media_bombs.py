@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import httpx
 import psutil
@@ -101,10 +102,13 @@ def refused(response: httpx.Response, path: str, words: str) -> None:
     assert words in fields[0]["message"], fields
 
 
-def all_at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+T = TypeVar("T")
+
+
+def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
     start = threading.Barrier(len(calls))
 
-    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+    def run(call: Callable[[], T]) -> T:
         start.wait()
         return call()
 

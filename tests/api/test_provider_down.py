@@ -74,6 +74,10 @@ async def test_503_while_the_provider_is_down_and_accepted_once_it_answers(
     assert first.status_code == 202, first.text
     job_id = first.json()["id"]
     assert (await api.wait_done(job_id))["status"] == "succeeded"
+    runway = {"X-Runway-Version": "2024-11-06", "Authorization": "Bearer x"}
+    sdk_body = {k: v for k, v in T2V.items() if k != "endpoint"}
+    by_sdk = await api.post("/runway/v1/text_to_video", json=sdk_body, headers=runway)
+    assert by_sdk.status_code == 200, by_sdk.text
 
     # The provider goes down. A job accepted before anyone knows it: its creates fail upstream,
     # and the worker's retries of them are what opens the circuit.
@@ -111,6 +115,15 @@ async def test_503_while_the_provider_is_down_and_accepted_once_it_answers(
         "/v1/generations", json={**T2V, "duration": 3}, headers={"Idempotency-Key": "before"}
     )
     assert reused.status_code == 409, reused.text
+    # So is an SDK's retry of a create whose job was made; a new create through the SDK is not.
+    retried = await api.post(
+        "/runway/v1/text_to_video",
+        json=sdk_body,
+        headers={**runway, "x-stainless-retry-count": "1"},
+    )
+    assert retried.status_code == 200 and retried.json()["id"] == by_sdk.json()["id"]
+    again = await api.post("/runway/v1/text_to_video", json=sdk_body, headers=runway)
+    assert again.status_code == 503, again.text
 
     # Reads keep working.
     assert (await api.get(f"/v1/generations/{job_id}")).json()["status"] == "succeeded"

@@ -119,6 +119,22 @@ async def test_a_retried_create_returns_the_first_task(api: Api) -> None:
     assert other.status_code == 409 and other.headers["x-should-retry"] == "false"
 
 
+async def test_concurrent_sdk_retries_make_one_task(api: Api) -> None:
+    """The SDK's retries of one create, all in flight at once (the first try lost on the way):
+    one task, whatever order they commit in."""
+    client = sdk(api)
+    created = await asyncio.gather(
+        *(
+            client.text_to_video.create(
+                **_sdk_body(), extra_headers={"x-stainless-retry-count": str(1 + i % 2)}
+            )
+            for i in range(6)
+        )
+    )
+    assert len({task.id for task in created}) == 1
+    assert len((await api.get("/v1/generations")).json()["data"]) == 1
+
+
 async def test_delete_cancels_the_task(api: Api) -> None:
     await api.emulator(taskSeconds=30)
     client = sdk(api)

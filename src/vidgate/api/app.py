@@ -42,6 +42,7 @@ from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
+from vidgate.intake.uploads import UploadIntake
 from vidgate.media.guarded_fetch import Resolver
 from vidgate.runtime import Background, Runtime, open_runtime
 from vidgate.settings import Settings
@@ -105,11 +106,19 @@ def create_app(
         async with factory() as runtime:
             keys, uploads = runtime.keys, runtime.uploads
             auth = Authenticator(keys, keys_required=keys_required)
+            metrics = ApiMetrics()
+            upload_intake = UploadIntake(
+                settings=runtime.settings,
+                catalog=runtime.catalog,
+                store=uploads,
+                provider=runtime.provider,
+                provider_health=runtime.provider_health,
+                accepted=metrics.upload_accepted,
+            )
             media = MediaPolicy(
                 settings=runtime.settings,
                 catalog=runtime.catalog,
-                uploads=uploads,
-                provider=runtime.provider,
+                uploads=upload_intake,
                 resolver=resolver,
                 client_factory=media_client_factory,
             )
@@ -122,10 +131,13 @@ def create_app(
                 uploads=uploads,
                 auth=auth,
                 limiter=RateLimiter(
-                    runtime.settings.api_rate_per_second, runtime.settings.api_rate_burst
+                    runtime.settings.api_rate_per_second,
+                    runtime.settings.api_rate_burst,
+                    refused=metrics.rate_limited.inc,
                 ),
-                metrics=ApiMetrics(),
+                metrics=metrics,
                 media=media,
+                upload_intake=upload_intake,
                 worker=worker,
                 webhooks=webhook_policy,
                 intake=GenerationIntake(
@@ -135,6 +147,7 @@ def create_app(
                     webhooks=webhook_policy,
                     provider_health=runtime.provider_health,
                     job_submitted=runtime.job_submitted,
+                    sdk_retry_window_seconds=runtime.settings.sdk_retry_window_seconds,
                 ),
                 links=LinkSigner(load_link_secret(runtime.settings)),
             )

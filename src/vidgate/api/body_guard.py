@@ -5,7 +5,8 @@ connection closed, uploads included (the route's temporary file goes with the er
 body over ``VIDGATE_JSON_BODY_MAX_BYTES`` is refused with 413 (by its ``Content-Length`` before a
 byte is read, or as soon as the count passes the cap); a JSON body with problems gets a 422;
 anything else is handed on as one message, so memory stays within the cap. Upload bodies are not
-read here (the route streams them to disk under its own cap).
+read here (the route streams them to disk under its own cap), nor OpenAI's create form, which
+streams as an upload's does.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from vidgate.api.json_body import json_problems
 from vidgate.api.surface_errors import error_response_for
 from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
-__all__ = ["STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
+__all__ = ["STREAMED_FORMS", "STREAMED_PATHS", "STREAMED_PREFIXES", "BodyGuard"]
 
 #: Routes that stream their own body under their own cap (vidgate's uploads, and the second
 #: step of the Runway-compatible upload flow).
 STREAMED_PATHS = frozenset({"/v1/uploads"})
 STREAMED_PREFIXES = ("/runway/uploads/",)
+#: Routes that stream a multipart form (a file and fields) as an upload; other bodies are read here.
+STREAMED_FORMS = frozenset({"/openai/v1/videos"})
 
 
-def _streamed(path: str) -> bool:
+def _streamed(path: str, headers: dict[bytes, bytes]) -> bool:
+    if path in STREAMED_FORMS:
+        return headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
     return path in STREAMED_PATHS or path.startswith(STREAMED_PREFIXES)
 
 
@@ -73,7 +78,7 @@ class BodyGuard:
             await self.app(scope, receive, send)  # no body
             return
         timed = _bounded(receive, settings.body_idle_timeout_seconds)
-        if _streamed(scope["path"]):
+        if _streamed(scope["path"], headers):
             await self.app(scope, timed, send)
             return
         cap: int = settings.json_body_max_bytes

@@ -13,9 +13,10 @@ from vidgate.api.links import LinkSigner
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
-from vidgate.errors import ERRORS_BY_CODE, InternalError, RateLimited, VidgateError
+from vidgate.errors import ERRORS_BY_CODE, InternalError, VidgateError
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
+from vidgate.intake.uploads import UploadIntake
 from vidgate.runtime import Runtime
 from vidgate.tenancy.keys import KeyStore
 from vidgate.tenancy.uploads import UploadStore
@@ -41,6 +42,8 @@ class ApiContext:
     limiter: RateLimiter
     metrics: ApiMetrics
     media: MediaPolicy
+    #: Receives and accepts media files: every surface's uploads go through it.
+    upload_intake: UploadIntake
     worker: bool
     #: Checks webhook URLs; its ``store`` holds targets and deliveries.
     webhooks: WebhookUrlPolicy
@@ -68,14 +71,7 @@ async def get_caller(
 ) -> Caller:
     """The caller, authenticated and within its rate."""
     caller = await ctx.auth.caller(request.headers.get("authorization"))
-    wait = ctx.limiter.take(caller.rate_key)
-    if wait > 0:
-        ctx.metrics.rate_limited.inc()
-        raise RateLimited(
-            f"too many requests for this API key (limit {ctx.limiter.rate:g}/s); "
-            f"retry in {wait:.1f} s",
-            retry_after=wait,
-        )
+    ctx.limiter.admit(caller.rate_key)
     return caller
 
 

@@ -15,7 +15,8 @@ of the app cannot take:
 
 Each is a 422 naming the field path. Every body but a multipart form is checked, whatever its
 declared type (the Runway and OpenAI surfaces parse any body as JSON); one that is not JSON at all
-is left to the route (FastAPI's own 422 for malformed JSON).
+is left to the route (FastAPI's own 422 for malformed JSON). The fields of a form that a surface
+reads as JSON (OpenAI's create) go through the same rules, field by field (:func:`parse_json`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from vidgate.errors import FieldProblem
 
-__all__ = ["MAX_DEPTH", "json_problems"]
+__all__ = ["MAX_DEPTH", "json_problems", "parse_json"]
 
 #: Deepest nesting accepted; the deepest legal request (a chain's references) uses 3 levels.
 MAX_DEPTH = 32
@@ -46,9 +47,9 @@ def _child(path: str, key: str | int) -> str:
     return f"{path}.{_shown(key)}" if path else _shown(key)
 
 
-def _walk(value: Any) -> Iterator[FieldProblem]:
-    """Every problem of a parsed body, without recursion (the depth is what is being checked)."""
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+def _walk(value: Any, path: str) -> Iterator[FieldProblem]:
+    """Every problem of a parsed value, without recursion (the depth is what is being checked)."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, path, depth = stack.pop()
         if isinstance(item, str):
@@ -74,19 +75,30 @@ def _walk(value: Any) -> Iterator[FieldProblem]:
 def json_problems(body: bytes) -> list[FieldProblem]:
     """What is wrong with a JSON body beyond its syntax (which FastAPI reports); [] if nothing."""
     try:
-        # Strict decoding first (the text is dropped once parsed); the C scanner guards its own
-        # recursion: too deep a body raises, never crashes.
-        value = json.loads(body.decode("utf-8"))
+        # Strict decoding first (the text is dropped once parsed).
+        _, problems = parse_json(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         return [FieldProblem("", f"the body is not UTF-8 text (byte {exc.start})")]
-    except RecursionError:
-        return [FieldProblem("", f"the body nests deeper than {MAX_DEPTH} levels")]
     except ValueError:
         return []
+    return problems
+
+
+def parse_json(text: str, path: str = "") -> tuple[Any, list[FieldProblem]]:
+    """``text`` parsed as JSON, with every problem of the value under ``path`` ([]: none).
+
+    Raises ValueError when ``text`` is not JSON at all.
+    """
+    try:
+        # The C scanner guards its own recursion: too deep a text raises, never crashes.
+        value = json.loads(text)
+    except RecursionError:
+        where = "" if path else "the body "
+        return None, [FieldProblem(path, f"{where}nests deeper than {MAX_DEPTH} levels")]
     problems: list[FieldProblem] = []
-    for problem in _walk(value):
+    for problem in _walk(value, path):
         problems.append(problem)
         if len(problems) >= _MAX_PROBLEMS:
             break
     problems.sort(key=lambda p: p.path)
-    return problems
+    return value, problems

@@ -27,6 +27,7 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.provider.health import ProviderStatus
 from vidgate.tenancy.reconcile import Reconciliation
+from vidgate.tenancy.tables import Upload
 
 __all__ = ["CONTENT_TYPE_LATEST", "ApiMetrics", "JobFigures"]
 
@@ -83,10 +84,12 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.uploads = Counter(
-            "vidgate_uploads", "Files accepted by POST /v1/uploads.", registry=self.registry
+            "vidgate_uploads",
+            "Media files accepted (uploads of every surface, ingested URLs).",
+            registry=self.registry,
         )
         self.upload_bytes = Counter(
-            "vidgate_upload_bytes", "Bytes accepted by POST /v1/uploads.", registry=self.registry
+            "vidgate_upload_bytes", "Bytes of the media files accepted.", registry=self.registry
         )
         self.provider_down = Gauge(
             "vidgate_provider_down",
@@ -109,6 +112,10 @@ class ApiMetrics:
         )
         self._jobs = _JobCollector()
         self.registry.register(self._jobs)
+
+    def upload_accepted(self, upload: Upload) -> None:
+        self.uploads.inc()
+        self.upload_bytes.inc(upload.bytes)
 
     def show_provider(self, status: ProviderStatus) -> None:
         """Set the provider gauges (call before :meth:`render`)."""

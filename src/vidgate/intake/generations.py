@@ -1,4 +1,4 @@
-"""The create-a-generation use case, shared by every surface that makes a job.
+"""The generation use cases, shared by every surface: create a job, and cancel one.
 
 ``POST /v1/generations``, the Runway-compatible ``/runway/v1/*`` creates and OpenAI's
 ``/openai/v1/videos`` all pass their body here, so one code path applies, in order:
@@ -9,10 +9,14 @@
    policy (:class:`~vidgate.intake.media_policy.MediaPolicy`), or, for ``chain``, the chain is
    planned (:func:`~vidgate.intake.chain.accept_chain`); one 422 names every bad field;
 4. a new job is refused (503) while the provider is down, unless the Idempotency-Key names a job;
-5. a repeat is recognised: the same Idempotency-Key and body answer the first job (another body:
-   409); an SDK's automatic retry (``repeat_window_seconds``) answers the caller's identical job
-   made moments before;
-6. the job is inserted with its budget reservation in the same transaction, and queued.
+5. the job is inserted with its budget reservation in the same transaction, and queued; a repeat
+   is recognised in that transaction: the same Idempotency-Key and body answer the first job
+   (another body: 409), and an SDK surface's create goes through the SDK-retry match
+   (:mod:`vidgate.jobs.sdk_retries`: a retry, even one that overtakes its original, answers the
+   caller's identical job made within ``VIDGATE_SDK_RETRY_WINDOW_SECONDS``).
+
+:meth:`GenerationIntake.cancel` asks a job to stop and wakes the worker, which cancels its
+upstream task.
 """
 
 from __future__ import annotations
@@ -20,14 +24,21 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from vidgate.catalog import Catalog
 from vidgate.clock import utcnow
-from vidgate.errors import FieldProblem, ValidationFailed
+from vidgate.errors import (
+    FieldProblem,
+    ProviderCredentialsRefused,
+    ProviderUnavailable,
+    ValidationFailed,
+)
 from vidgate.intake.chain import accept_chain
 from vidgate.intake.media_policy import MediaPolicy
+from vidgate.jobs.models import Job
+from vidgate.jobs.sdk_retries import SdkAttempt
 from vidgate.jobs.store import CreatedJob, JobStore, hash_request
 from vidgate.provider.health import ProviderHealth
 from vidgate.requests.chain_plan import CHAIN_ENDPOINT
@@ -35,9 +46,6 @@ from vidgate.tenancy.budgets import budget_reservation
 from vidgate.webhooks.policy import WebhookUrlPolicy
 
 __all__ = ["GenerationIntake", "NewGeneration"]
-
-# How many of the caller's newest jobs of the model are searched for the one an SDK retry repeats.
-_REPEAT_SEARCH = 50
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,14 @@ class NewGeneration:
     webhook_url: str | None = None
     #: The wire name the webhook URL came in (for the 422).
     webhook_field: str = "webhookUrl"
-    #: The surface recognises SDK retries (the SDKs send no idempotency key): media fetched for
-    #: this body is keyed by the body, on first tries too, so a retry stores the very same body.
+    #: The surface recognises SDK retries (the SDKs send no idempotency key): the create goes
+    #: through the SDK-retry match, and media fetched for this body is keyed by the body, on
+    #: first tries too, so a retry stores the very same body.
     sdk_surface: bool = False
-    #: An SDK's automatic retry of a create: the caller's identical job made within this many
-    #: seconds is answered instead of a new one.
-    repeat_window_seconds: float | None = None
+    #: The SDK marked the request as its own retry (``x-stainless-retry-count`` >= 1).
+    sdk_retry: bool = False
+    #: When the request arrived, before its body was read (default: now).
+    received_at: datetime | None = None
 
 
 class GenerationIntake:
@@ -75,6 +85,7 @@ class GenerationIntake:
         webhooks: WebhookUrlPolicy,
         provider_health: ProviderHealth,
         job_submitted: Callable[[str], Awaitable[None]],
+        sdk_retry_window_seconds: float,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -82,6 +93,7 @@ class GenerationIntake:
         self.webhooks = webhooks
         self.provider_health = provider_health
         self.job_submitted = job_submitted
+        self.sdk_retry_window = timedelta(seconds=sdk_retry_window_seconds)
 
     async def create(self, new: NewGeneration) -> CreatedJob:
         """Make the job ``new`` asks for (or find the one it repeats); raises the caller's errors:
@@ -106,13 +118,26 @@ class GenerationIntake:
             raise
         if hook_problems:
             raise ValidationFailed(hook_problems)
-        if new.idempotency_key is None and new.repeat_window_seconds is not None:
-            earlier = await self._recent_repeat(new, endpoint, model, wire_body)
-            if earlier is not None:
-                return earlier
+        sdk = None
+        if new.sdk_surface and new.idempotency_key is None:
+            sdk = SdkAttempt(
+                retry=new.sdk_retry,
+                received_at=new.received_at or utcnow(),
+                window=self.sdk_retry_window,
+            )
         # 503 while the provider is down (after the 422s: bad input is named even then), unless
-        # the Idempotency-Key names a job (a replay).
-        await self.provider_health.refuse_new_job(new.owner, new.idempotency_key)
+        # the Idempotency-Key names a job (a replay) or an SDK retry's job was made already.
+        try:
+            await self.provider_health.refuse_new_job(new.owner, new.idempotency_key)
+        except (ProviderUnavailable, ProviderCredentialsRefused):
+            held = None
+            if sdk is not None and sdk.retry:
+                held = await self.store.find_sdk_match(
+                    endpoint=endpoint, request=wire_body, owner=new.owner, sdk=sdk
+                )
+            if held is None:
+                raise
+            return CreatedJob(held, existing=True)
         created = await self.store.create_job(
             endpoint=endpoint,
             model=model,
@@ -124,10 +149,21 @@ class GenerationIntake:
             # Checked and reserved in the insert's transaction: concurrent requests cannot
             # overspend.
             admit=budget_reservation(new.owner, estimated, model=model),
+            sdk=sdk,
         )
         if not created.existing:
             await self.job_submitted(created.job.id)
         return created
+
+    async def cancel(self, job_id: str, owner: str | None) -> Job:
+        """Ask the caller's job to stop, and wake the worker: it cancels the upstream task.
+
+        Answers the job as it now stands (a finished one unchanged); NotFound for a job that is
+        not the caller's.
+        """
+        job = await self.store.request_cancel(job_id, owner)
+        await self.job_submitted(job.id)
+        return job
 
     async def _validate(
         self, new: NewGeneration, raw: dict[str, Any], ingest_key: str | None
@@ -155,25 +191,6 @@ class GenerationIntake:
             endpoint=generation.endpoint,
         ).high
         return generation.endpoint.value, generation.model, wire_body, estimated
-
-    async def _recent_repeat(
-        self, new: NewGeneration, endpoint: str, model: str, wire_body: Mapping[str, Any]
-    ) -> CreatedJob | None:
-        """The caller's job with this very request made within the window, if any."""
-        assert new.repeat_window_seconds is not None
-        since = utcnow() - timedelta(seconds=new.repeat_window_seconds)
-        wanted = hash_request(endpoint, wire_body)
-        owner = new.owner or ""  # the store keeps ownerless jobs under ''
-        page = await self.store.list_jobs(owner, model=model, limit=_REPEAT_SEARCH)
-        for job in page.jobs:
-            created_at = job.created_at
-            if created_at.tzinfo is None:
-                created_at = created_at.replace(tzinfo=UTC)
-            if created_at < since:
-                break
-            if job.request_hash == wanted and job.parent_id is None:
-                return CreatedJob(job, existing=True)
-        return None
 
 
 def _non_finite(value: Any, path: str = "") -> list[FieldProblem]:

@@ -11,10 +11,12 @@
    and pass the bounded probe an upload passes (:meth:`~vidgate.media.facts.MediaProbe.inspect`);
    an https host must resolve to public addresses only (resolved, never dialled).
 3. Ingest mode (``VIDGATE_MEDIA_INGEST``): each https URL is fetched by vidgate through the guarded
-   transport (which vets the address it dials), probed, uploaded to the provider, recorded as the
-   caller's upload, and replaced in the body by its ``runway://`` URI, so the provider never
-   fetches a URL a client chose. With an Idempotency-Key, a retry reuses what the first try
-   fetched, so the stored body (and its hash) is the same.
+   transport (which vets the address it dials) and accepted as any upload is
+   (:meth:`~vidgate.intake.uploads.UploadIntake.accept`: probed, held to the field's limits,
+   uploaded to the provider, recorded as the caller's upload), and replaced in the body by its
+   ``runway://`` URI, so the provider never fetches a URL a client chose. With an
+   Idempotency-Key, a retry reuses what the first try fetched, so the stored body (and its hash)
+   is the same.
 
 Every problem is collected and raised together as one :class:`ValidationFailed` (422).
 """
@@ -22,11 +24,9 @@ Every problem is collected and raised together as one :class:`ValidationFailed` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ import httpx
 from vidgate.catalog import Catalog
 from vidgate.clock import utcnow
 from vidgate.errors import FieldProblem, MediaRejected, PayloadTooLarge, ValidationFailed
-from vidgate.media.facts import MediaProbe, limit_problems
+from vidgate.intake.uploads import UploadIntake, UploadTarget
+from vidgate.media.facts import limit_problems
 from vidgate.media.guarded_fetch import (
     Resolver,
     fetch_media,
@@ -45,11 +46,11 @@ from vidgate.media.guarded_fetch import (
     host_problem,
     system_resolver,
 )
+from vidgate.media.multipart import ReceivedFile
 from vidgate.media.url_check import check_data_uri, check_media_url
-from vidgate.provider.base import Provider
 from vidgate.requests.generation import GenerationRequest, MediaInput, validate_request
 from vidgate.settings import Settings
-from vidgate.tenancy.uploads import UploadStore, facts_of_upload, upload_filename
+from vidgate.tenancy.uploads import facts_of_upload
 
 __all__ = [
     "MediaPolicy",
@@ -78,27 +79,23 @@ def set_at(body: dict[str, Any], path: str, value: Any) -> None:
 
 
 class MediaPolicy:
-    """Applies the media URL policy of one running API (settings, provider, upload records)."""
+    """Applies the media URL policy of one running API (settings, the uploads it accepts)."""
 
     def __init__(
         self,
         *,
         settings: Settings,
         catalog: Catalog,
-        uploads: UploadStore,
-        provider: Provider,
+        uploads: UploadIntake,
         resolver: Resolver | None = None,
         client_factory: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.uploads = uploads
-        self.provider = provider
         self._resolver = resolver or system_resolver
         self._client_factory = client_factory or (lambda: guarded_client(resolver=resolver))
         self._client: httpx.AsyncClient | None = None
-        self.tmp_dir = settings.data_dir / "tmp"
-        self.probe = MediaProbe(catalog, concurrency=settings.probe_concurrency)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -182,7 +179,7 @@ class MediaPolicy:
     ) -> list[FieldProblem]:
         if not media:
             return []
-        records = await self.uploads.find_by_uris(m.uri for m in media)
+        records = await self.uploads.store.find_by_uris(m.uri for m in media)
         now = utcnow()
         problems: list[FieldProblem] = []
         for item in media:
@@ -218,15 +215,10 @@ class MediaPolicy:
 
     async def _check_data_uri(self, model: str, item: MediaInput) -> None:
         found = check_data_uri(item.uri, field=item.path, kind=item.kind, catalog=self.catalog)
-        fd, name = await asyncio.to_thread(_make_temp, self.tmp_dir, "data-")
-        path = Path(name)
-        try:
+        async with self.uploads.staged("data-") as (fd, path):
             with os.fdopen(fd, "wb") as dest:
                 await asyncio.to_thread(dest.write, found.data)
-            facts = await self.probe.inspect(path, field=item.path)
-        finally:
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(path.unlink)
+            facts = await self.uploads.probe.inspect(path, field=item.path)
         limits = self.catalog.limits_for(found.kind)
         declared = limits.canonical(found.mime_type) if limits else found.mime_type
         if facts.mime_type != declared:
@@ -251,8 +243,8 @@ class MediaPolicy:
         self, model: str, media: MediaInput, owner: str | None, idempotency_key: str | None
     ) -> str:
         if idempotency_key is not None:
-            earlier = await self.uploads.find_ingested(
-                owner=owner, request_key=idempotency_key, source_url=media.uri
+            earlier = await self.uploads.earlier(
+                owner=owner, request_key=idempotency_key, source=media.uri
             )
             if earlier is not None:
                 return earlier.uri
@@ -260,11 +252,9 @@ class MediaPolicy:
         max_bytes = min(self.settings.upload_max_bytes, limits.upload_max_bytes)
         if self._client is None:
             self._client = self._client_factory()
-        fd, name = await asyncio.to_thread(_make_temp, self.tmp_dir, "ingest-")
-        path = Path(name)
-        try:
+        async with self.uploads.staged("ingest-") as (fd, path):
             with os.fdopen(fd, "wb") as dest:
-                await fetch_media(
+                fetched_media = await fetch_media(
                     media.uri,
                     field=media.path,
                     allowed_hosts=self.settings.media_allowed_hosts,
@@ -274,32 +264,21 @@ class MediaPolicy:
                     client=self._client,
                     catalog=self.catalog,
                 )
-            facts = await self.probe.inspect(path, field=media.path)
-            problems = limit_problems(media.path, media.spec, facts, model)
-            if problems:
-                raise ValidationFailed([FieldProblem(media.path, m) for m in problems])
-            name_in_url = urlsplit(media.uri).path.rsplit("/", 1)[-1]
-            filename = upload_filename(name_in_url, facts.mime_type)
-            uri = await self.provider.upload(path, filename=filename)
-            digest = await asyncio.to_thread(_sha256, path)
-            await self.uploads.create_upload(
+            fetched = ReceivedFile(
+                path=path,
+                filename=urlsplit(media.uri).path.rsplit("/", 1)[-1],
+                bytes=fetched_media.bytes,
+                sha256=await asyncio.to_thread(_sha256, path),
+            )
+            upload = await self.uploads.accept(
+                fetched,
                 owner=owner,
-                uri=uri,
-                filename=filename,
-                facts=facts,
-                sha256=digest,
-                source_url=media.uri,
+                field=media.path,
+                target=UploadTarget(model, spec=media.spec),
+                source=media.uri,
                 request_key=idempotency_key,
             )
-            return uri
-        finally:
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(path.unlink)
-
-
-def _make_temp(directory: Path, prefix: str) -> tuple[int, str]:
-    directory.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
+        return upload.uri
 
 
 def _sha256(path: Path) -> str:

@@ -1,7 +1,10 @@
-"""Storing new jobs: idempotency keys, admission checks (budgets), and the group commit.
+"""Storing new jobs: idempotency keys, the SDK-retry match, admission checks (budgets), and the
+group commit.
 
 Concurrent creates share one transaction (:mod:`vidgate.jobs.group_commit`); each still gets its
 own answer, and its own error.
+
+The SDK-retry match is :mod:`vidgate.jobs.sdk_retries`'s, made in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,10 +26,20 @@ from vidgate.db.dialect import advisory_lock
 from vidgate.errors import Conflict, InternalError, RequestError
 from vidgate.jobs.group_commit import GroupCommit
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
+from vidgate.jobs.sdk_retries import (
+    SdkAttempt,
+    SdkKey,
+    jobs_by_sdk_key,
+    release_sdk_key,
+    settle_original,
+)
 from vidgate.jobs.status import Status
 from vidgate.jobs.versioned import PG_EVENT_LOCK, JobTable, event_data, transitions
 
 __all__ = ["Admission", "CreatedJob", "JobCreation", "hash_request"]
+
+# Attempts at storing one job whose key another transaction took between our read and our insert.
+_KEYED_ATTEMPTS = 3
 
 
 class CreatedJob(NamedTuple):
@@ -72,6 +85,14 @@ class _NewJob:
     run_at: datetime
     now: datetime
     admit: Admission | None
+    sdk: SdkAttempt | None = None
+
+    @property
+    def sdk_key(self) -> SdkKey | None:
+        """The (owner, key) this job holds in the SDK-retry match, if it takes part."""
+        if self.sdk is None or self.idempotency_key is not None:
+            return None  # an Idempotency-Key is the caller's own match
+        return (self.owner, self.request_hash)
 
     def row(self) -> dict[str, Any]:
         """The job's columns, as inserted."""
@@ -97,6 +118,8 @@ class _NewJob:
             segment_index=self.segment_index,
             version=1,
             webhook_url=self.webhook_url,
+            sdk_request_key=self.request_hash if self.sdk_key else None,
+            sdk_original_pending=bool(self.sdk_key and self.sdk and self.sdk.retry),
         )
 
 
@@ -123,6 +146,7 @@ class JobCreation(JobTable):
         run_at: datetime | None = None,
         now: datetime | None = None,
         admit: Admission | None = None,
+        sdk: SdkAttempt | None = None,
     ) -> CreatedJob:
         """Store a new queued job, committed before this returns.
 
@@ -131,7 +155,9 @@ class JobCreation(JobTable):
         :class:`~vidgate.errors.Conflict`. ``run_at`` delays the first run (default: now).
         ``admit(session, now)`` runs inside the insert's transaction, after the idempotency check;
         raising a :class:`~vidgate.errors.RequestError` refuses the job (budgets reserve credits
-        this way, see :mod:`vidgate.tenancy.budgets`).
+        this way, see :mod:`vidgate.tenancy.budgets`). ``sdk`` (without an idempotency key) puts
+        the create through the SDK-retry match (the module's docstring): a match answers the job
+        it matched with ``existing=True``, and reserves nothing.
 
         Concurrent calls share one transaction (:mod:`vidgate.jobs.group_commit`); each still
         gets its own answer, and its own error.
@@ -152,26 +178,47 @@ class JobCreation(JobTable):
             run_at=run_at or now,
             now=now,
             admit=admit,
+            sdk=sdk,
         )
         return await self._new_jobs.submit(new)
+
+    async def find_sdk_match(
+        self,
+        *,
+        endpoint: str,
+        request: Mapping[str, Any],
+        owner: str | None,
+        sdk: SdkAttempt,
+        now: datetime | None = None,
+    ) -> Job | None:
+        """The job :meth:`create_job` would answer this SDK create with, if any (a read only:
+        for answering a retry while new jobs are refused)."""
+        stmt = select(Job).where(
+            Job.owner == (owner or NO_OWNER),
+            Job.sdk_request_key == hash_request(endpoint, request),
+        )
+        async with self._reading() as session:
+            held = await session.scalar(stmt)
+        return held if held is not None and sdk.answers(held, now or utcnow()) else None
 
     async def _write_new_jobs(self, batch: Sequence[_NewJob]) -> list[CreatedJob | Exception]:
         try:
             async with self._writing() as session:
                 return await self._insert_new_jobs(session, batch)
         except IntegrityError:
-            # Another process stored one of these idempotency keys between our read and our
-            # insert, and the whole transaction rolled back: store each job on its own.
+            # Another process stored one of these idempotency or SDK-retry keys between our read
+            # and our insert, and the whole transaction rolled back: store each job on its own.
             return [await self._write_new_job_alone(new) for new in batch]
 
     async def _write_new_job_alone(self, new: _NewJob) -> CreatedJob | Exception:
-        for attempt in range(2):
+        keyed = new.idempotency_key is not None or new.sdk_key is not None
+        for attempt in range(_KEYED_ATTEMPTS):
             try:
                 async with self._writing() as session:
                     return (await self._insert_new_jobs(session, [new]))[0]
             except IntegrityError as exc:
                 # A concurrent create with the same key won the race: go back and read it.
-                if new.idempotency_key is None or attempt > 0:
+                if not keyed or attempt == _KEYED_ATTEMPTS - 1:
                     return InternalError(f"could not store the job: {exc.orig}")
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -179,15 +226,26 @@ class JobCreation(JobTable):
         self, session: AsyncSession, batch: Sequence[_NewJob]
     ) -> list[CreatedJob | Exception]:
         by_key = await self._jobs_by_idempotency_key(session, batch)
+        by_sdk_key = await jobs_by_sdk_key(session, [n.sdk_key for n in batch])
         outcomes: list[CreatedJob | Exception] = []
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
+        batch_rows: dict[str, dict[str, Any]] = {}  # this batch's new rows, by job id
         for new in batch:
             key = (new.owner, new.idempotency_key)
             earlier = by_key.get(key) if new.idempotency_key is not None else None
+            sdk_key = new.sdk_key
+            held = by_sdk_key.get(sdk_key) if sdk_key is not None else None
             try:
                 if earlier is not None:
                     outcomes.append(self._existing(earlier, new.request_hash))
+                    continue
+                if sdk_key and held and new.sdk and new.sdk.answers(held, new.now):
+                    if not new.sdk.retry:  # the retry's original, seen now: it answers it once
+                        held = by_sdk_key[sdk_key] = await settle_original(
+                            session, held, batch_rows
+                        )
+                    outcomes.append(CreatedJob(held, existing=True))
                     continue
                 if new.admit is not None:
                     # Budgets count this batch's earlier jobs in memory (vidgate.tenancy.budgets).
@@ -195,9 +253,12 @@ class JobCreation(JobTable):
             except RequestError as exc:
                 outcomes.append(exc)
                 continue
+            if held is not None:
+                await release_sdk_key(session, held, batch_rows)
             row = new.row()
             job = Job(**row)
             rows.append(row)
+            batch_rows[job.id] = row
             events.append(
                 {
                     "job_id": job.id,
@@ -209,6 +270,8 @@ class JobCreation(JobTable):
             )
             if new.idempotency_key is not None:
                 by_key[key] = job  # a repeat later in this same batch
+            if sdk_key is not None:
+                by_sdk_key[sdk_key] = job
             outcomes.append(CreatedJob(job, existing=False))
             transitions.info("job %s created", job.id, extra={"job": job})
         if rows:

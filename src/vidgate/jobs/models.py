@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -105,6 +106,14 @@ class Job(Base):
     #: Bumped by every change; the compare-and-set token.
     version: Mapped[int] = mapped_column(default=1)
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    #: An SDK surface's create (``/runway``, ``/openai``): its ``request_hash`` while the SDK's
+    #: automatic retries may still come. Unique per owner, so a retry and its original cannot
+    #: both insert a job (:mod:`vidgate.jobs.creation`); migration 0008.
+    sdk_request_key: Mapped[str | None] = mapped_column(String(64))
+    #: Made by an SDK retry whose original has not been seen yet (it may still be in flight).
+    sdk_original_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     __table_args__ = (
         UniqueConstraint("owner", "idempotency_key"),
@@ -115,6 +124,8 @@ class Job(Base):
         # A key's spend in a day or month (budgets, usage); made by migration 0004.
         Index(None, "owner", "created_at"),
         Index(None, "parent_id"),
+        # One job per (owner, request) while SDK retries may come; NULLs never collide.
+        Index(None, "owner", "sdk_request_key", unique=True),
     )
 
     def __repr__(self) -> str:

@@ -4,6 +4,10 @@ A multipart body is parsed as it arrives (the push parser of python-multipart) a
 goes to a temporary file on disk in 1 MiB writes, hashed on the way. The size cap is checked on
 every chunk, so an oversized body is refused as soon as it passes the cap, not after it has been
 read. Every parser error is a 422 (:class:`~vidgate.errors.ValidationFailed`), never a 500.
+
+:class:`FormRules` says what a form may hold: by default an upload's (one part named ``file``, a
+few short text fields); another surface's form (OpenAI's create: an optional ``input_reference``
+file and text fields as large as a JSON body) names its own.
 """
 
 from __future__ import annotations
@@ -25,13 +29,48 @@ from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-__all__ = ["FORM_OVERHEAD_BYTES", "ReceivedFile", "receive_multipart"]
+__all__ = [
+    "FORM_OVERHEAD_BYTES",
+    "UPLOAD_FORM",
+    "FormRules",
+    "ReceivedFile",
+    "make_temp",
+    "receive_multipart",
+]
 
 #: Bytes a multipart body may carry besides the file itself (boundaries, headers, form fields).
 FORM_OVERHEAD_BYTES = 64 * 1024
 _FIELD_MAX_BYTES = 1024
 _MAX_PARTS = 16
 _WRITE_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FormRules:
+    """What one kind of form may hold besides its file's bytes."""
+
+    #: The name of the part that may be a file.
+    file_field: str = "file"
+    #: A form without the file is refused (422 naming ``file_field``).
+    file_required: bool = True
+    #: Only a part sent with a file name is the file; without one it is a text field.
+    by_filename: bool = False
+    #: The largest text field.
+    field_max_bytes: int = _FIELD_MAX_BYTES
+    #: All text fields together, beyond :data:`FORM_OVERHEAD_BYTES` (0: only the per-field cap).
+    fields_max_bytes: int = 0
+    max_parts: int = _MAX_PARTS
+
+    def body_max_bytes(self, file_max_bytes: int) -> int:
+        """The largest whole body a form with a file of ``file_max_bytes`` may be."""
+        return file_max_bytes + FORM_OVERHEAD_BYTES + self.fields_max_bytes
+
+    def file_too_large(self, file_max_bytes: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"{self.file_field}: uploads may be at most {file_max_bytes} bytes")
+
+
+#: An upload's form (``POST /v1/uploads``, the Runway surface's upload target).
+UPLOAD_FORM = FormRules()
 
 
 @dataclass
@@ -43,14 +82,18 @@ class ReceivedFile:
     bytes: int
     sha256: str
     fields: dict[str, str] = field(default_factory=dict)
+    #: False for a form whose file is optional and was not sent (``path`` is then empty).
+    has_file: bool = True
 
 
 class _FormReader:
     """Callbacks for python-multipart's push parser; raises the moment a limit is passed."""
 
-    def __init__(self, sink: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, sink: BinaryIO, max_bytes: int, rules: FormRules = UPLOAD_FORM) -> None:
         self.sink = sink
         self.max_bytes = max_bytes
+        self.rules = rules
+        self.field_bytes = 0
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.file_bytes = 0
@@ -78,8 +121,10 @@ class _FormReader:
 
     def _part_begin(self) -> None:
         self._parts += 1
-        if self._parts > _MAX_PARTS:
-            raise ValidationFailed.single("", f"a form may have at most {_MAX_PARTS} parts")
+        if self._parts > self.rules.max_parts:
+            raise ValidationFailed.single(
+                "", f"a form may have at most {self.rules.max_parts} parts"
+            )
         self._headers = {}
         self._name = None
         self._is_file = False
@@ -103,11 +148,15 @@ class _FormReader:
         if disposition != b"form-data" or b"name" not in options:
             raise ValidationFailed.single("", "every form part needs a form-data name")
         self._name = options[b"name"].decode("utf-8", "replace")
-        if self._name == "file" or b"filename" in options:
-            if self._name != "file":
-                raise ValidationFailed.single(self._name, "only the part named file may be a file")
+        wanted = self.rules.file_field
+        named = self._name == wanted and not self.rules.by_filename
+        if named or b"filename" in options:
+            if self._name != wanted:
+                raise ValidationFailed.single(
+                    self._name, f"only the part named {wanted} may be a file"
+                )
             if self.seen_file:
-                raise ValidationFailed.single("file", "send one file per upload")
+                raise ValidationFailed.single(wanted, "send one file per upload")
             self.seen_file = True
             self._is_file = True
             raw = options.get(b"filename")
@@ -117,13 +166,18 @@ class _FormReader:
         if self._is_file:
             self.file_bytes += end - start
             if self.file_bytes > self.max_bytes:
-                raise PayloadTooLarge(f"file: uploads may be at most {self.max_bytes} bytes")
+                raise self.rules.file_too_large(self.max_bytes)
             self.pending += data[start:end]
             return
         self._value += data[start:end]
-        if len(self._value) > _FIELD_MAX_BYTES:
+        if len(self._value) > self.rules.field_max_bytes:
             raise ValidationFailed.single(
-                self._name or "", f"form fields may be at most {_FIELD_MAX_BYTES} bytes"
+                self._name or "", f"form fields may be at most {self.rules.field_max_bytes} bytes"
+            )
+        self.field_bytes += end - start
+        if self.rules.fields_max_bytes and self.field_bytes > self.rules.fields_max_bytes:
+            raise PayloadTooLarge(
+                f"form fields may be at most {self.rules.fields_max_bytes} bytes together"
             )
 
     def _part_end(self) -> None:
@@ -141,11 +195,11 @@ class _FormReader:
             self.pending = bytearray()
 
 
-def _boundary(content_type: str | None) -> bytes:
+def _boundary(content_type: str | None, file_field: str) -> bytes:
     kind, options = parse_options_header(content_type or "")
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise ValidationFailed.single(
-            "file", "send the upload as multipart/form-data with a part named file"
+            file_field, f"send the upload as multipart/form-data with a part named {file_field}"
         )
     return options[b"boundary"]
 
@@ -156,25 +210,26 @@ async def receive_multipart(
     *,
     max_bytes: int,
     directory: Path,
+    rules: FormRules = UPLOAD_FORM,
 ) -> ReceivedFile:
     """Stream a multipart body to a temporary file in ``directory``; the caller deletes it.
 
     Raises :class:`PayloadTooLarge` as soon as the file passes ``max_bytes`` (the rest of the body
     is never read) and :class:`ValidationFailed` for a malformed form or one without a file.
     """
-    boundary = _boundary(content_type)
-    fd, path = await asyncio.to_thread(_make_temp, directory)
+    boundary = _boundary(content_type, rules.file_field)
+    fd, path = await asyncio.to_thread(make_temp, directory)
     try:
         with os.fdopen(fd, "wb") as sink:
-            reader = _FormReader(sink, max_bytes)
+            reader = _FormReader(sink, max_bytes, rules)
             total = 0
             try:
                 # The parser refuses a boundary over 256 bytes when it is built, not when it parses.
                 parser = MultipartParser(boundary, reader.callbacks())
                 async for chunk in chunks:
                     total += len(chunk)
-                    if total > max_bytes + FORM_OVERHEAD_BYTES:
-                        raise PayloadTooLarge(f"file: uploads may be at most {max_bytes} bytes")
+                    if total > rules.body_max_bytes(max_bytes):
+                        raise rules.file_too_large(max_bytes)
                     parser.write(chunk)
                     if len(reader.pending) >= _WRITE_CHUNK:
                         await asyncio.to_thread(reader.flush)
@@ -184,23 +239,28 @@ async def receive_multipart(
                     "", f"the multipart body is malformed ({exc})"
                 ) from exc
             await asyncio.to_thread(reader.flush)
-        if not reader.seen_file:
-            raise ValidationFailed.single("file", "required: a part named file holding the media")
-        if reader.file_bytes == 0:
-            raise MediaRejected.single("file", "is empty")
+        wanted = rules.file_field
+        if not reader.seen_file and rules.file_required:
+            raise ValidationFailed.single(
+                wanted, f"required: a part named {wanted} holding the media"
+            )
+        if reader.seen_file and reader.file_bytes == 0:
+            raise MediaRejected.single(wanted, "is empty")
         return ReceivedFile(
             path=path,
             filename=reader.filename,
             bytes=reader.file_bytes,
             sha256=reader.digest.hexdigest(),
             fields=reader.fields,
+            has_file=reader.seen_file,
         )
     except BaseException:
         os.unlink(path)
         raise
 
 
-def _make_temp(directory: Path) -> tuple[int, Path]:
+def make_temp(directory: Path, prefix: str = "upload-") -> tuple[int, Path]:
+    """A new temporary file in ``directory`` (made if missing): an open descriptor, its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
     return fd, Path(name)

@@ -25,6 +25,7 @@ from vidgate.api.schemas import (
     JobOutput,
     JobProvenance,
 )
+from vidgate.api.sdk_surfaces import IdempotencyKey
 from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
@@ -37,7 +38,6 @@ router = APIRouter(tags=["generations"])
 WAIT_MAX_SECONDS = 60.0
 _WAIT_POLL_SECONDS = 0.2
 _SHOWN_DATA_URI_CHARS = 64
-_IDEMPOTENCY_KEY_MAX = 255
 
 
 def _shorten(value: Any) -> Any:
@@ -148,15 +148,7 @@ async def create_generation(
     ctx: ContextDep,
     caller: CallerDep,
     wait: WaitQuery = None,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=_IDEMPOTENCY_KEY_MAX,
-            description="Same key and body: the same job again; same key, other body: 409.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobOut:
     """Validate the body against the model's rules, store the job and queue it (202).
 
@@ -234,9 +226,7 @@ async def get_generation(
 )
 async def cancel_generation(job_id: str, ctx: ContextDep, caller: CallerDep) -> JobOut:
     """Ask for the job to stop; it ends `cancelled` (a finished job is returned unchanged)."""
-    job = await ctx.runtime.store.request_cancel(job_id, caller.owner)
-    await ctx.runtime.job_submitted(job.id)  # wake the worker: it cancels the upstream task
-    return job_out(job)
+    return job_out(await ctx.intake.cancel(job_id, caller.owner))
 
 
 RangeHeader = Annotated[

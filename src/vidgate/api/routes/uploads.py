@@ -1,26 +1,23 @@
 """``/v1/uploads``: take one media file, streamed, check it, hand it to the provider.
 
-The body is read here, chunk by chunk, never by Starlette's form parser (which would take the
-whole file first): the cap is enforced while the bytes arrive and memory stays flat.
+The body is streamed, chunk by chunk, never by Starlette's form parser (which would take the
+whole file first), through the one upload use case (:mod:`vidgate.intake.uploads`): the cap is
+enforced while the bytes arrive and memory stays flat. This module translates the form.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from vidgate.api.deps import ApiContext, CallerDep, ContextDep, error_responses
+from vidgate.api.deps import CallerDep, ContextDep, error_responses
 from vidgate.api.schemas import UploadList, UploadOut
-from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
-from vidgate.media.facts import limit_problems
-from vidgate.media.multipart import FORM_OVERHEAD_BYTES, ReceivedFile, receive_multipart
+from vidgate.errors import ValidationFailed
+from vidgate.intake.uploads import UploadTarget
 from vidgate.tenancy.tables import Upload
-from vidgate.tenancy.uploads import target_field, upload_filename
 
-__all__ = ["receive_upload_form", "router", "upload_out"]
+__all__ = ["router", "upload_out"]
 
 router = APIRouter(tags=["uploads"])
 
@@ -99,39 +96,22 @@ async def create_upload(
     images, videos or audio Runway takes (judged from the bytes), truncated or damaged files,
     and, with `model`, files outside the model's input limits (422 naming `file`).
     """
-    received = await receive_upload_form(ctx, request)
-    try:
-        unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
+    uploads = ctx.upload_intake
+    body = request.stream()
+    content_type = request.headers.get("content-type")
+    async with uploads.receive(body, content_type, request.headers.get("content-length")) as form:
+        unknown = sorted(set(form.fields) - set(_FORM_FIELDS))
         if unknown:
             raise ValidationFailed.single(
                 unknown[0], f"unknown form field; allowed: {', '.join(_FORM_FIELDS)}"
             )
-        model = received.fields.get("model") or None
-        endpoint = received.fields.get("endpoint") or None
-        field_name = received.fields.get("field") or None
+        model = form.fields.get("model") or None
+        endpoint = form.fields.get("endpoint") or None
+        field_name = form.fields.get("field") or None
         if model is None and (endpoint or field_name):
             raise ValidationFailed.single("model", "required when endpoint or field is given")
-        catalog = ctx.runtime.catalog
-        facts = await ctx.media.probe.inspect(received.path, field="file")
-        if model is not None:
-            _, spec = target_field(catalog, model, endpoint, field_name, facts.kind)
-            problems = limit_problems("file", spec, facts, model)
-            if problems:
-                raise MediaRejected.single("file", "; ".join(problems))
-        filename = upload_filename(received.filename, facts.mime_type)
-        uri = await ctx.runtime.provider.upload(received.path, filename=filename)
-        upload = await ctx.uploads.create_upload(
-            owner=caller.owner,
-            uri=uri,
-            filename=filename,
-            facts=facts,
-            sha256=received.sha256,
-        )
-    finally:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(received.path.unlink)
-    ctx.metrics.uploads.inc()
-    ctx.metrics.upload_bytes.inc(received.bytes)
+        target = UploadTarget(model, endpoint, field_name) if model is not None else None
+        upload = await uploads.accept(form, owner=caller.owner, target=target)
     response.headers["Location"] = f"/v1/uploads/{upload.id}"
     return upload_out(upload)
 
@@ -160,22 +140,3 @@ async def list_uploads(
 )
 async def get_upload(upload_id: str, ctx: ContextDep, caller: CallerDep) -> UploadOut:
     return upload_out(await ctx.uploads.get_upload(upload_id, caller.owner))
-
-
-async def receive_upload_form(ctx: ApiContext, request: Request) -> ReceivedFile:
-    """The multipart body of an upload, streamed to a temporary file under the size cap (413 by
-    its declared length, or as soon as the cap is passed); shared with the Runway surface."""
-    # Before a byte is read: the file would go nowhere while the provider is down.
-    await ctx.runtime.provider_health.refuse_while_down("uploads")
-    settings = ctx.runtime.settings
-    cap = settings.upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap + FORM_OVERHEAD_BYTES:
-        raise PayloadTooLarge(f"file: uploads may be at most {cap} bytes")
-    received = await receive_multipart(
-        request.stream(),
-        request.headers.get("content-type"),
-        max_bytes=cap,
-        directory=settings.data_dir / "tmp",
-    )
-    return received

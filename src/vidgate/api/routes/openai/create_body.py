@@ -4,90 +4,145 @@ The ``openai`` SDKs send the create as ``multipart/form-data`` (``input_referenc
 other clients send JSON. Both are accepted. The mapping:
 
 * ``model``: a vidgate model id (default ``gen4.5``); ``prompt`` -> ``promptText``;
-* ``seconds`` -> ``duration`` (whole seconds); ``size`` ``WIDTHxHEIGHT`` -> ``ratio``
-  ``WIDTH:HEIGHT`` (default ``720x1280``, OpenAI's);
-* ``input_reference``: a file is put through vidgate's upload code (type sniffed, probed, handed
-  to the provider, recorded as the caller's upload) and becomes ``promptImage``; a string is taken
-  as ``promptImage`` itself (a runway:// URI, a data URI or an allowed https URL);
+* ``seconds`` -> ``duration`` (whole seconds; default 4, as OpenAI's API, for a model whose
+  endpoint takes a duration); ``size`` ``WIDTHxHEIGHT`` -> ``ratio`` ``WIDTH:HEIGHT`` (default
+  ``720x1280``, OpenAI's);
+* ``input_reference``: a file is accepted as any upload is (:mod:`vidgate.intake.uploads`) and
+  becomes ``promptImage``; a string is taken as ``promptImage`` itself (a runway:// URI, a data
+  URI or an allowed https URL);
 * any other field (the SDKs' ``extra_body``) is a Runway field, passed as it is; ``endpoint``
   picks the Runway endpoint (default ``image_to_video`` with an image, else ``text_to_video``).
 
+The form is streamed as an upload's is (:mod:`vidgate.media.multipart`): the file to disk under
+``VIDGATE_UPLOAD_MAX_BYTES``, the text fields together under ``VIDGATE_JSON_BODY_MAX_BYTES``.
 Form fields are text: a field the model declares as a number, boolean or object is read as JSON
-(``seed=5`` -> 5, ``audio=true`` -> true); text, choice and media fields stay text.
+(``seed=5`` -> 5, ``audio=true`` -> true) and checked by the rules a JSON body is checked by
+(:func:`~vidgate.api.json_body.parse_json`: depth, lone surrogates, non-finite numbers); text,
+choice and media fields stay text. Problems with a field made from an OpenAI one are named by the
+OpenAI name (``seconds``, not ``duration``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
 import json
-import os
 import re
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
 
 from vidgate.api.deps import ApiContext
+from vidgate.api.json_body import parse_json
 from vidgate.catalog import Endpoint
-from vidgate.errors import FieldProblem, PayloadTooLarge, ValidationFailed
-from vidgate.tenancy.uploads import upload_filename
+from vidgate.errors import FieldProblem, ValidationFailed
+from vidgate.media.multipart import FormRules
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_SIZE", "OpenAICreate", "read_create"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SECONDS", "DEFAULT_SIZE", "OpenAICreate", "read_create"]
 
 DEFAULT_MODEL = "gen4.5"
 #: OpenAI's default size.
 DEFAULT_SIZE = "720x1280"
-_OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference", "endpoint")
+#: OpenAI's default length (its API's ``seconds``).
+DEFAULT_SECONDS = 4
+_REFERENCE = "input_reference"
+_OPENAI_FIELDS = ("prompt", "model", "seconds", "size", _REFERENCE, "endpoint")
+#: The Runway field each OpenAI field becomes.
+_WIRE_NAMES = {
+    "prompt": "promptText",
+    "seconds": "duration",
+    "size": "ratio",
+    _REFERENCE: "promptImage",
+}
 _TEXT_TYPES = frozenset({"text", "choice", "string", "media"})
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
-_CHUNK = 1024 * 1024
+#: Parts of a form: the OpenAI fields and a model's Runway fields, with room to spare.
+_FORM_PARTS = 64
 
 
+@dataclass
 class OpenAICreate:
     """A create as vidgate's intake takes it: the endpoint and the Runway body."""
 
-    def __init__(self, endpoint: str, body: dict[str, Any]) -> None:
-        self.endpoint = endpoint
-        self.body = body
+    endpoint: str
+    body: dict[str, Any]
+    #: Runway field -> the OpenAI field it was made from (for naming problems).
+    names: dict[str, str] = field(default_factory=dict)
+    #: ``seconds`` was not sent: ``duration`` is OpenAI's default.
+    default_seconds: bool = False
+
+    def named(self, exc: ValidationFailed) -> ValidationFailed:
+        """``exc`` with every problem of a field made from an OpenAI one named by that one."""
+        problems = [self._named(problem) for problem in exc.problems]
+        return type(exc)(problems)
+
+    def _named(self, problem: FieldProblem) -> FieldProblem:
+        for wire, name in self.names.items():
+            path = problem.path
+            if path == wire or path.startswith((f"{wire}.", f"{wire}[")):
+                message = problem.message
+                if name == "seconds" and self.default_seconds:
+                    message += f" (seconds was not sent; it defaults to {DEFAULT_SECONDS})"
+                return FieldProblem(name + path[len(wire) :], message)
+        return problem
 
 
 async def read_create(request: Request, ctx: ApiContext, owner: str | None) -> OpenAICreate:
     """The request's create, every problem with it named in one ValidationFailed."""
     content_type = request.headers.get("content-type", "")
-    reference: UploadFile | None = None
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        fields: dict[str, Any] = {}
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if name != "input_reference":
-                    raise ValidationFailed.single(name, "only input_reference may be a file")
-                reference = value
-            else:
-                fields[name] = value
-        fields = _coerce(ctx, fields)
-    else:
-        raw = await request.body()
-        try:
-            loaded = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
-            raise ValidationFailed.single("", f"the body is not valid JSON ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise ValidationFailed.single("", "the body must be a JSON object or a form")
-        fields = loaded
+    if not content_type.startswith("multipart/form-data"):
+        return _translate(ctx, await _json_fields(request), has_file=False)
+    uploads = ctx.upload_intake
+    body, declared = request.stream(), request.headers.get("content-length")
+    async with uploads.receive(body, content_type, declared, form=_form(ctx)) as form:
+        create = _translate(ctx, _coerce(ctx, form.fields), has_file=form.has_file)
+        if form.has_file:
+            # The SDK's automatic retry sends the same bytes: the same upload, so the same body.
+            key = f"openai-input:{form.sha256}"
+            upload = await uploads.accept(
+                form, owner=owner, field=_REFERENCE, source=key, request_key=key
+            )
+            create.body["promptImage"] = upload.uri
+    return create
+
+
+def _form(ctx: ApiContext) -> FormRules:
+    """OpenAI's form: an optional file, and text fields as large as a JSON body may be."""
+    cap = ctx.runtime.settings.json_body_max_bytes
+    return FormRules(
+        file_field=_REFERENCE,
+        file_required=False,
+        by_filename=True,
+        field_max_bytes=cap,
+        fields_max_bytes=cap,
+        max_parts=_FORM_PARTS,
+    )
+
+
+async def _json_fields(request: Request) -> dict[str, Any]:
+    # Read whole at the edge, under VIDGATE_JSON_BODY_MAX_BYTES and its rules (api.body_guard).
+    raw = await request.body()
+    try:
+        loaded = json.loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        raise ValidationFailed.single("", f"the body is not valid JSON ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise ValidationFailed.single("", "the body must be a JSON object or a form")
+    return loaded
+
+
+def _translate(ctx: ApiContext, fields: dict[str, Any], *, has_file: bool) -> OpenAICreate:
     problems: list[FieldProblem] = []
     body: dict[str, Any] = {k: v for k, v in fields.items() if k not in _OPENAI_FIELDS}
+    names: dict[str, str] = {}
     body["model"] = fields.get("model") or DEFAULT_MODEL
     if "prompt" in fields:
         body["promptText"] = fields["prompt"]
+        names["promptText"] = "prompt"
     seconds = fields.get("seconds")
     if seconds is not None:
         try:
             body["duration"] = int(str(seconds))
+            names["duration"] = "seconds"
         except ValueError:
             problems.append(FieldProblem("seconds", f"must be whole seconds, got {seconds!r}"))
     size = str(fields.get("size") or DEFAULT_SIZE)
@@ -96,78 +151,61 @@ async def read_create(request: Request, ctx: ApiContext, owner: str | None) -> O
         problems.append(FieldProblem("size", f"must be WIDTHxHEIGHT, e.g. 1280x720, got {size!r}"))
     elif "ratio" not in body:
         body["ratio"] = f"{match.group(1)}:{match.group(2)}"
-    given = fields.get("input_reference")
+        names["ratio"] = "size"
+    given = fields.get(_REFERENCE)
     if isinstance(given, str) and given:
         body["promptImage"] = given
+        names["promptImage"] = _REFERENCE
+    elif has_file:
+        names["promptImage"] = _REFERENCE  # the upload's URI, set once the file is accepted
     if problems:
         raise ValidationFailed(problems)
-    if reference is not None:
-        body["promptImage"] = await _upload(ctx, reference, owner)
-    has_image = "promptImage" in body
-    endpoint = fields.get("endpoint") or (
-        Endpoint.IMAGE_TO_VIDEO.value if has_image else Endpoint.TEXT_TO_VIDEO.value
+    has_image = "promptImage" in body or has_file
+    endpoint = str(
+        fields.get("endpoint")
+        or (Endpoint.IMAGE_TO_VIDEO.value if has_image else Endpoint.TEXT_TO_VIDEO.value)
     )
-    return OpenAICreate(str(endpoint), body)
+    create = OpenAICreate(endpoint, body, names)
+    if seconds is None and "duration" not in body and _takes_duration(ctx, body["model"], endpoint):
+        body["duration"] = DEFAULT_SECONDS
+        names["duration"] = "seconds"
+        create.default_seconds = True
+    return create
 
 
-def _coerce(ctx: ApiContext, fields: dict[str, Any]) -> dict[str, Any]:
-    """Form text read as JSON where the model's field is not text."""
+def _takes_duration(ctx: ApiContext, model_id: Any, endpoint: str) -> bool:
+    """Whether the model's endpoint has a ``duration`` field (an unknown one: left to the
+    validator to name)."""
+    catalog = ctx.runtime.catalog
+    if not isinstance(model_id, str) or model_id not in catalog:
+        return False
+    try:
+        spec = catalog.model(model_id).endpoints.get(Endpoint(endpoint))
+    except ValueError:
+        return False
+    return spec is not None and "duration" in spec.fields
+
+
+def _coerce(ctx: ApiContext, fields: dict[str, str]) -> dict[str, Any]:
+    """Form text read as JSON where the model's field is not text, checked as a JSON body is."""
     specs: dict[str, str] = {}
     model = fields.get("model") or DEFAULT_MODEL
     if model in ctx.runtime.catalog:
         for spec in ctx.runtime.catalog.model(model).endpoints.values():
             specs.update({name: field.type for name, field in spec.fields.items()})
     coerced: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
     for name, value in fields.items():
         kind = specs.get(name)
         if name in _OPENAI_FIELDS or kind is None or kind in _TEXT_TYPES:
             coerced[name] = value
             continue
         try:
-            coerced[name] = json.loads(value)
+            coerced[name], found = parse_json(value, name)
         except ValueError:
             coerced[name] = value  # "auto", say: the validator judges it
+            continue
+        problems += found
+    if problems:
+        raise ValidationFailed(problems)
     return coerced
-
-
-async def _upload(ctx: ApiContext, file: UploadFile, owner: str | None) -> str:
-    """The runway:// URI of ``file``, uploaded once: a resend of the same bytes reuses it."""
-    settings = ctx.runtime.settings
-    directory = settings.data_dir / "tmp"
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="openai-", suffix=".part", dir=directory)
-    path = Path(name)
-    try:
-        digest = hashlib.sha256()
-        size = 0
-        with os.fdopen(fd, "wb") as sink:
-            while chunk := await file.read(_CHUNK):
-                size += len(chunk)
-                if size > settings.upload_max_bytes:
-                    raise PayloadTooLarge(
-                        f"input_reference: at most {settings.upload_max_bytes} bytes"
-                    )
-                digest.update(chunk)
-                await asyncio.to_thread(sink.write, chunk)
-        sha256 = digest.hexdigest()
-        # The SDK's automatic retry sends the same bytes: the same upload, so the same body.
-        key = f"openai-input:{sha256}"
-        earlier = await ctx.uploads.find_ingested(owner=owner, request_key=key, source_url=key)
-        if earlier is not None:
-            return earlier.uri
-        facts = await ctx.media.probe.inspect(path, field="input_reference")
-        filename = upload_filename(file.filename, facts.mime_type)
-        uri = await ctx.runtime.provider.upload(path, filename=filename)
-        await ctx.uploads.create_upload(
-            owner=owner,
-            uri=uri,
-            filename=filename,
-            facts=facts,
-            sha256=sha256,
-            source_url=key,
-            request_key=key,
-        )
-        return uri
-    finally:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(path.unlink)

@@ -21,9 +21,8 @@ from vidgate.api.deps import ContextDep
 from vidgate.api.job_files import serve_job_file
 from vidgate.api.routes.openai.create_body import read_create
 from vidgate.api.routes.openai.errors import OpenAIRoute
-from vidgate.api.sdk_surfaces import sdk_caller
+from vidgate.api.sdk_surfaces import SdkCreateDep, sdk_caller
 from vidgate.errors import ValidationFailed
-from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 
@@ -33,7 +32,6 @@ router = APIRouter(prefix="/openai/v1", route_class=OpenAIRoute, include_in_sche
 
 #: How soon a client should ask again about an unfinished video.
 POLL_AFTER_MS = 2000
-_RETRY_WINDOW_SECONDS = 600.0  # as the Runway surface: three SDK attempts and their backoff
 
 _STATUS = {
     Status.QUEUED: "queued",
@@ -103,27 +101,16 @@ def _answer(job: Job, *, status_code: int = 200) -> JSONResponse:
 
 @router.post("/videos")
 async def create_video(
-    request: Request,
-    ctx: ContextDep,
-    caller: CallerDep,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
-    ] = None,
-    retry_count: Annotated[str | None, Header(alias="x-stainless-retry-count")] = None,
+    request: Request, ctx: ContextDep, caller: CallerDep, sdk: SdkCreateDep
 ) -> JSONResponse:
     create = await read_create(request, ctx, caller.owner)
-    is_retry = (retry_count or "0").strip() not in ("", "0")
-    created = await ctx.intake.create(
-        NewGeneration(
-            endpoint=create.endpoint,
-            body=create.body,
-            owner=caller.owner,
-            auth_enabled=await ctx.auth.auth_enabled(),
-            idempotency_key=idempotency_key,
-            sdk_surface=True,
-            repeat_window_seconds=_RETRY_WINDOW_SECONDS if is_retry else None,
+    auth_enabled = await ctx.auth.auth_enabled()
+    try:
+        created = await ctx.intake.create(
+            sdk.generation(create.endpoint, create.body, caller.owner, auth_enabled=auth_enabled)
         )
-    )
+    except ValidationFailed as exc:
+        raise create.named(exc) from None
     return _answer(created.job)
 
 
@@ -158,8 +145,7 @@ async def get_video(video_id: str, ctx: ContextDep, caller: CallerDep) -> JSONRe
 @router.delete("/videos/{video_id}")
 async def delete_video(video_id: str, ctx: ContextDep, caller: CallerDep) -> JSONResponse:
     """Cancel an unfinished video (and its upstream task); vidgate keeps every job's record."""
-    job = await ctx.runtime.store.request_cancel(video_id, caller.owner)
-    await ctx.runtime.job_submitted(job.id)
+    job = await ctx.intake.cancel(video_id, caller.owner)
     cancelled = job.cancel_requested or job.status is Status.CANCELLED
     return JSONResponse({"id": job.id, "object": "video.deleted", "deleted": cancelled})
 

@@ -4,8 +4,9 @@
   body goes through the one intake (:mod:`vidgate.intake.generations`) and the answer is
   ``{"id", "estimatedCost"}`` at once, as Runway's. An ``Idempotency-Key`` header is honoured as on
   ``/v1/generations``; without one, a request the SDK marks as its own retry
-  (``x-stainless-retry-count`` >= 1) with the body of a job the caller made moments before gets
-  that job back: the SDKs' automatic retries never pay twice.
+  (``x-stainless-retry-count`` >= 1, :class:`~vidgate.api.sdk_surfaces.SdkCreate`) with the body
+  of a job the caller made moments before gets that job back, even while the first try is still
+  being handled: the SDKs' automatic retries never pay twice.
 * ``GET /runway/v1/tasks/{id}``: the job as Runway's task object (:func:`task_view`); a finished
   task's ``output`` is vidgate's own signed link to the stored video.
 * ``DELETE /runway/v1/tasks/{id}``: cancels the job, and so its upstream task (204).
@@ -14,9 +15,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from vidgate.api.deps import ApiContext, ContextDep
@@ -24,13 +25,12 @@ from vidgate.api.routes.outputs import output_link
 from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
 from vidgate.api.routes.runway.errors import RunwayRoute
 from vidgate.api.routes.runway.uploads import resolve_upload_uris
+from vidgate.api.sdk_surfaces import SdkCreateDep
 from vidgate.catalog import Endpoint
-from vidgate.intake.generations import NewGeneration
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 
 __all__ = [
-    "SDK_RETRY_WINDOW_SECONDS",
     "router",
     "runway_status",
     "task_view",
@@ -38,10 +38,6 @@ __all__ = [
 ]
 
 router = APIRouter(prefix="/runway/v1", route_class=RunwayRoute, include_in_schema=False)
-
-#: How far back an SDK retry's first try may lie: three 60 s attempts and their backoff.
-SDK_RETRY_WINDOW_SECONDS = 600.0
-_IDEMPOTENCY_KEY_MAX = 255
 
 _STATUS = {
     Status.QUEUED: "PENDING",
@@ -89,36 +85,14 @@ def task_view(ctx: ApiContext, request: Request, job: Job) -> dict[str, Any]:
     return view
 
 
-def _retry_count(value: str | None) -> int:
-    try:
-        return int(value) if value is not None else 0
-    except ValueError:
-        return 0
-
-
 def _create_route(endpoint: Endpoint) -> Any:
     async def create(
-        request: Request,
-        ctx: ContextDep,
-        caller: RunwayCallerDep,
-        idempotency_key: Annotated[
-            str | None,
-            Header(alias="Idempotency-Key", min_length=1, max_length=_IDEMPOTENCY_KEY_MAX),
-        ] = None,
-        retry_count: Annotated[str | None, Header(alias="x-stainless-retry-count")] = None,
+        request: Request, ctx: ContextDep, caller: RunwayCallerDep, sdk: SdkCreateDep
     ) -> JSONResponse:
         body = await resolve_upload_uris(ctx, await json_object(request), caller.owner)
-        is_retry = _retry_count(retry_count) >= 1
+        auth_enabled = await ctx.auth.auth_enabled()
         created = await ctx.intake.create(
-            NewGeneration(
-                endpoint=endpoint.value,
-                body=body,
-                owner=caller.owner,
-                auth_enabled=await ctx.auth.auth_enabled(),
-                idempotency_key=idempotency_key,
-                sdk_surface=True,
-                repeat_window_seconds=SDK_RETRY_WINDOW_SECONDS if is_retry else None,
-            )
+            sdk.generation(endpoint.value, body, caller.owner, auth_enabled=auth_enabled)
         )
         job = created.job
         headers = {"Location": f"/runway/v1/tasks/{job.id}"}
@@ -146,6 +120,5 @@ async def get_task(
 @router.delete("/tasks/{task_id}", status_code=204)
 async def delete_task(task_id: str, ctx: ContextDep, caller: RunwayCallerDep) -> Response:
     """Cancel the task (and its upstream task); a finished one is left as it is."""
-    job = await ctx.runtime.store.request_cancel(task_id, caller.owner)
-    await ctx.runtime.job_submitted(job.id)  # wake the worker: it cancels the upstream task
+    await ctx.intake.cancel(task_id, caller.owner)
     return Response(status_code=204)

@@ -4,9 +4,9 @@
    signed link to vidgate, valid an hour), ``fields`` and the ``runwayUri`` the file will have:
    ``runway://vidgate-upload/<slot>``.
 2. The SDK POSTs the file there as ``multipart/form-data``, without credentials. The body is
-   streamed under ``VIDGATE_UPLOAD_MAX_BYTES``, its type sniffed and the file probed exactly as
-   ``POST /v1/uploads`` does (:mod:`vidgate.tenancy.uploads`), handed to the provider, and recorded
-   as the caller's upload; 204.
+   received and accepted by the one upload use case, as ``POST /v1/uploads``'s
+   (:mod:`vidgate.intake.uploads`: streamed under ``VIDGATE_UPLOAD_MAX_BYTES``, sniffed, probed,
+   handed to the provider, recorded as the caller's upload); 204.
 
 A create through the surface names the slot's URI; :func:`resolve_upload_uris` swaps it for the
 provider's URI of the caller's recorded upload before the body reaches the intake, which then
@@ -16,8 +16,6 @@ naming the field.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 import time
 from typing import Annotated, Any
@@ -28,9 +26,7 @@ from fastapi.responses import JSONResponse
 from vidgate.api.deps import ApiContext, ContextDep
 from vidgate.api.routes.runway.access import RunwayCallerDep, json_object
 from vidgate.api.routes.runway.errors import RunwayRoute
-from vidgate.api.routes.uploads import receive_upload_form
 from vidgate.errors import FieldProblem, Unauthorized, ValidationFailed
-from vidgate.tenancy.uploads import upload_filename
 
 __all__ = ["UPLOAD_URI_PREFIX", "resolve_upload_uris", "router"]
 
@@ -89,31 +85,16 @@ async def receive_upload(
         raise Unauthorized("this upload URL is invalid or has expired; ask for a new one")
     uploader = owner or None
     promised = UPLOAD_URI_PREFIX + slot
-    earlier = await ctx.uploads.find_ingested(owner=uploader, request_key=slot, source_url=promised)
-    if earlier is not None:
+    uploads = ctx.upload_intake
+    if await uploads.earlier(owner=uploader, request_key=slot, source=promised) is not None:
         return Response(status_code=204)  # the same slot sent twice: the first file stands
-    received = await receive_upload_form(ctx, request)
-    try:
-        unknown = sorted(set(received.fields) - set(_FORM_FIELDS))
+    body = request.stream()
+    content_type = request.headers.get("content-type")
+    async with uploads.receive(body, content_type, request.headers.get("content-length")) as form:
+        unknown = sorted(set(form.fields) - set(_FORM_FIELDS))
         if unknown:
             raise ValidationFailed.single(unknown[0], "unknown form field")
-        facts = await ctx.media.probe.inspect(received.path, field="file")
-        filename = upload_filename(received.filename, facts.mime_type)
-        uri = await ctx.runtime.provider.upload(received.path, filename=filename)
-        await ctx.uploads.create_upload(
-            owner=uploader,
-            uri=uri,
-            filename=filename,
-            facts=facts,
-            sha256=received.sha256,
-            source_url=promised,
-            request_key=slot,
-        )
-    finally:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(received.path.unlink)
-    ctx.metrics.uploads.inc()
-    ctx.metrics.upload_bytes.inc(received.bytes)
+        await uploads.accept(form, owner=uploader, source=promised, request_key=slot)
     return Response(status_code=204)
 
 
@@ -150,7 +131,7 @@ async def resolve_upload_uris(
     problems = []
     for path, promised in found:
         slot = promised.removeprefix(UPLOAD_URI_PREFIX)
-        upload = await ctx.uploads.find_ingested(owner=owner, request_key=slot, source_url=promised)
+        upload = await ctx.upload_intake.earlier(owner=owner, request_key=slot, source=promised)
         if upload is None:
             problems.append(
                 FieldProblem(path, "no file was uploaded to this URI (or it has expired)")
