@@ -62,11 +62,13 @@ async def test_the_runway_surface_refuses_it_in_runways_shape(api: Api) -> None:
 def form(field: bytes, value: bytes, *, filename: bytes = b"a.png") -> tuple[bytes, str]:
     """A multipart body with one form field (raw bytes) and a small PNG, and its content type."""
     body = (
-        b"--vgb\r\nContent-Disposition: form-data; name=\"" + field + b"\"\r\n\r\n"
+        b'--vgb\r\nContent-Disposition: form-data; name="'
+        + field
+        + b'"\r\n\r\n'
         + value
-        + b"\r\n--vgb\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+        + b'\r\n--vgb\r\nContent-Disposition: form-data; name="file"; filename="'
         + filename
-        + b"\"\r\nContent-Type: image/png\r\n\r\n"
+        + b'"\r\nContent-Type: image/png\r\n\r\n'
         + still_image(16, 16)
         + b"\r\n--vgb--\r\n"
     )
