@@ -249,7 +249,7 @@ class Settings(BaseSettings):
         "human",
         description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
         "(time, level, logger, message) or `json`, one object per line with the same facts as "
-        "fields.",
+        "fields. Signed links and secrets are cut out of every line, so it can be shared.",
     )
 
     # Read under the SDK's own names, never with the VIDGATE_ prefix.
