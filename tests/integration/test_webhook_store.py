@@ -4,6 +4,7 @@ exclusive, a crash between send and record re-sends (at least once), retries end
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.webhooks.models import DeliveryStatus
 from vidgate.webhooks.schedule import RetrySchedule
+from vidgate.webhooks.sealing import SecretSealer
 from vidgate.webhooks.store import AttemptOutcome, WebhookStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,7 +57,7 @@ def ok(at: datetime) -> AttemptOutcome:
 
 @pytest.fixture
 def hooks(engine: AsyncEngine) -> WebhookStore:
-    return WebhookStore(engine)
+    return WebhookStore(engine, SecretSealer([secrets.token_bytes(32)]))
 
 
 async def test_terminal_events_become_one_delivery_each(

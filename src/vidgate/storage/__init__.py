@@ -4,7 +4,8 @@ How a save stays whole and in constant memory is told in :mod:`.objects`.
 
 Modules: ``objects`` (:class:`Storage`, the few operations vidgate needs), ``stores`` (opening a
 store from its URL), ``copying`` (bytes from a blocking source on their own threads), ``orphans``
-(leftovers of a killed process). The names below load their module when first used, so importing
+(leftovers of a killed process), ``private`` (local files 0600 and directories 0700, checked at
+start-up). The names below load their module when first used, so importing
 one module of this package does not load obstore.
 """
 

@@ -38,6 +38,7 @@ from vidgate.clock import utcnow
 from vidgate.errors import NotFound, RangeNotSatisfiable, StorageRefused, TransientFault
 from vidgate.storage.copying import COPY_BUFFER, ByteSource, chunks_of, copy_threads
 from vidgate.storage.orphans import cleanup_local
+from vidgate.storage.private import FILE_MODE
 from vidgate.storage.stores import open_store
 
 if TYPE_CHECKING:
@@ -111,6 +112,11 @@ class Storage:
     def url(self) -> str:
         return self._url
 
+    @property
+    def root(self) -> Path | None:
+        """The directory of a local store; None for a cloud one."""
+        return self._root
+
     def __repr__(self) -> str:
         return f"Storage({self._url!r})"
 
@@ -158,7 +164,9 @@ class Storage:
                     max_concurrency=self.max_concurrency,
                 )
                 if self._root is not None:
-                    # A local rename is atomic and copies nothing.
+                    # A local rename is atomic and copies nothing; the file is vidgate's alone
+                    # (served only through it), whatever the umask obstore wrote it under.
+                    os.chmod(self._root / temp_key, FILE_MODE)
                     await obstore.rename_async(self._store, temp_key, key, overwrite=True)
                 else:
                     # A server-side copy is atomic at the destination; then drop the original.
@@ -218,7 +226,8 @@ class Storage:
 
         try:
             temp.parent.mkdir(parents=True, exist_ok=True)
-            with temp.open("wb", buffering=0) as handle:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with open(fd, "wb", buffering=0) as handle:
                 while count := read():
                     digest.update(buffer[:count])
                     handle.write(buffer[:count])
