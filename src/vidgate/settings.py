@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDGATE_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(
-        DEFAULT_DATA_DIR, description="Where the embedded default keeps its database and media."
+        DEFAULT_DATA_DIR,
+        description="Where the embedded default keeps its database and media; kept 0700, its "
+        "files 0600 (checked at start-up).",
     )
     database_url: str | None = Field(
         None,
