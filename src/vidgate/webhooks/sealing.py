@@ -131,6 +131,8 @@ async def seal_stored_secrets(engine: AsyncEngine, sealer: SecretSealer) -> Seal
     changes: list[tuple[str, str, str]] = []
     unopened = 0
     for owner, stored in rows:
+        if stored is None:  # excluded by the query; this narrows the type
+            continue
         try:
             new = sealer.resealed(stored)
         except ConfigurationError:
