@@ -56,6 +56,7 @@ log = logging.getLogger("vidgate.api")
 
 #: Retry-After sent with a 503 when the cause gives no better figure.
 DEFAULT_RETRY_AFTER_SECONDS = 5
+_FIELDS_LOGGED = 20  # of a 422's bad fields, named in its access line
 
 
 class ErrorResponse(JSONResponse):
@@ -73,7 +74,8 @@ class ErrorResponse(JSONResponse):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(content, status_code=status_code, headers=dict(headers or {}))
-        self.refusal = Refusal(code, tuple(p.path for p in fields), message)
+        paths = tuple(p.path for p in fields[:_FIELDS_LOGGED])
+        self.refusal = Refusal(code, paths, message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         note_refusal(scope, self.refusal)
