@@ -39,11 +39,13 @@ from vidgate.provider.monitored import MonitoredProvider
 from vidgate.provider.runway import RunwayProvider
 from vidgate.settings import Settings
 from vidgate.storage import Storage, remove_orphans
+from vidgate.storage.private import make_private, private_directory
 from vidgate.tenancy.budgets import BudgetStore
 from vidgate.tenancy.keys import KeyStore
 from vidgate.tenancy.reconcile import UsageReconciler
 from vidgate.tenancy.uploads import UploadStore
 from vidgate.webhooks.dispatcher import WebhookDispatcher
+from vidgate.webhooks.sealing import SecretSealer, seal_stored_secrets
 from vidgate.webhooks.store import JobRenderer, WebhookStore
 
 __all__ = [
@@ -60,6 +62,7 @@ log = logging.getLogger("vidgate")
 
 # The embedded emulator accepts any bearer token; this one makes logs and stats recognisable.
 EMULATOR_API_KEY = "key_" + "0" * 128
+_OPEN_ENTRIES_SHOWN = 10  # of the files found open to others at start-up, named one by one
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,53 @@ async def _run_background(
     stack.push_async_callback(stop_background)
 
 
+def _keep_private(root: Path) -> None:
+    """Take other users' access to what is under ``root`` away where this user may, and say what
+    was found open (storage/private.py)."""
+    found = make_private(root)
+    for entry in found[:_OPEN_ENTRIES_SHOWN]:
+        if entry.changed:
+            log.warning(
+                "%s was open to other users (mode %04o): made it %04o",
+                entry.path,
+                entry.was,
+                entry.now,
+            )
+        else:
+            log.warning(
+                "%s is open to other users (mode %04o) and is not this user's to change: "
+                "make it private (chmod go-rwx)",
+                entry.path,
+                entry.was,
+            )
+    if len(found) > _OPEN_ENTRIES_SHOWN:
+        log.warning(
+            "%d more entries under %s were open to other users (made private where this "
+            "user owns them)",
+            len(found) - _OPEN_ENTRIES_SHOWN,
+            root,
+        )
+
+
+async def _seal_secrets(engine: AsyncEngine, sealer: SecretSealer) -> None:
+    """Seal the webhook secrets still stored in plaintext (webhooks/sealing.py), and say so."""
+    done = await seal_stored_secrets(engine, sealer)
+    if done.sealed:
+        log.info(
+            "sealed %d webhook signing secret(s) with the secrets key "
+            "(VIDGATE_SECRETS_KEY, else DATA_DIR/secrets-key)",
+            done.sealed,
+        )
+    if done.unopened:
+        log.error(
+            "%d webhook signing secret(s) in the database were sealed with another secrets key "
+            "than this process's; their webhooks fail until every process on the database is "
+            "given the key that sealed them (VIDGATE_SECRETS_KEY), or new secrets are made "
+            "(POST /v1/webhook/secret)",
+            done.unopened,
+        )
+
+
 async def _check_key(provider: Provider) -> None:
     """Ask the provider once whether it takes our key; a refusal is said in one plain line (and
     opens the provider's circuit: ``/readyz`` shows it). Anything else is left to the jobs."""
@@ -198,7 +248,7 @@ async def open_runtime(
     """Open the database, storage and provider named by ``settings`` (and, with ``background``,
     run job steps and webhooks); everything opened is closed on exit, in reverse order."""
     catalog = get_catalog()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(_keep_private, private_directory(settings.data_dir))
     database_url = settings.resolved_database_url
     if migrate:
         await upgrade_database(database_url)
@@ -206,6 +256,8 @@ async def open_runtime(
         store_connections = settings.database_connections * 2 // 3
         engine = create_engine(database_url, **pool_limits(database_url, store_connections))
         stack.push_async_callback(engine.dispose)
+        sealer = SecretSealer.from_settings(settings)
+        await _seal_secrets(engine, sealer)
         emulator = None
         api_key = (
             settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else None
@@ -222,6 +274,9 @@ async def open_runtime(
                 "emulator mode: no RUNWAYML_API_SECRET, videos are synthetic (%s)", base_url
             )
         storage = open_storage(settings)
+        root = storage.root
+        if root is not None and not root.is_relative_to(settings.data_dir.resolve()):
+            await asyncio.to_thread(_keep_private, root)  # outputs are served only by vidgate
         removed = await remove_orphans(storage, _scratch_dir(settings))
         if removed:
             log.info("removed %d temporary file(s) left by a killed process", removed)
@@ -285,7 +340,7 @@ async def open_runtime(
             provider_health=health,
             keys=KeyStore(engine),
             uploads=UploadStore(engine),
-            webhook_store=WebhookStore(engine),
+            webhook_store=WebhookStore(engine, sealer),
             job_submitted=job_submitted,
             emulator_mode=emulator is not None,
             emulator_url=emulator.base_url if emulator else None,

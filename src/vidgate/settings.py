@@ -8,6 +8,7 @@ variable.
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,7 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from vidgate.errors import ConfigurationError
 
-__all__ = ["DEFAULTS", "Settings", "get_settings", "load_settings"]
+__all__ = ["DEFAULTS", "Settings", "get_settings", "load_settings", "secrets_keys"]
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -35,7 +36,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDGATE_", extra="ignore", frozen=True)
 
     data_dir: Path = Field(
-        DEFAULT_DATA_DIR, description="Where the embedded default keeps its database and media."
+        DEFAULT_DATA_DIR,
+        description="Where the embedded default keeps its database and media; kept 0700, its "
+        "files 0600 (checked at start-up).",
     )
     database_url: str | None = Field(
         None,
@@ -182,6 +185,13 @@ class Settings(BaseSettings):
         description="How long a signed output URL handed out by /runway stays valid (Runway's "
         "own last 24-48 h).",
     )
+    secrets_key: SecretStr | None = Field(
+        None,
+        description="Key that seals the webhook signing secrets kept in the database: the "
+        "base64 of 32 random bytes (`openssl rand -base64 32`), or several comma separated, the "
+        "first sealing and all opening (to rotate); unset: one made once and kept in "
+        "DATA_DIR/secrets-key. Set the same value on every process that shares a database.",
+    )
     webhook_secret: SecretStr | None = Field(
         None,
         description="Signing secret for webhooks of jobs no API key owns (auth off); unset: the "
@@ -271,7 +281,7 @@ class Settings(BaseSettings):
         "human",
         description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
         "(time, level, logger, message) or `json`, one object per line with the same facts as "
-        "fields.",
+        "fields. Signed links and secrets are cut out of every line, so it can be shared.",
     )
 
     # Read under the SDK's own names, never with the VIDGATE_ prefix.
@@ -314,6 +324,13 @@ class Settings(BaseSettings):
             raise ValueError("give one or more ports from 1 to 65535")
         return value
 
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secrets_keys(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _check_c2pa_pair(self) -> Settings:
         if (self.c2pa_certificate is None) != (self.c2pa_private_key is None):
@@ -339,6 +356,22 @@ class Settings(BaseSettings):
         if self.storage_url:
             return self.storage_url
         return (self.data_dir / "media").resolve().as_uri()
+
+
+def secrets_keys(text: str) -> list[bytes]:
+    """The keys of a ``VIDGATE_SECRETS_KEY`` value (or of DATA_DIR/secrets-key), first first:
+    each the base64 (standard or URL-safe) of 32 bytes. ValueError says what is wrong."""
+    keys = []
+    for item in text.split(","):
+        item = item.strip().replace("+", "-").replace("/", "_")
+        try:
+            key = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ValueError("give the base64 of 32 random bytes (openssl rand -base64 32)")
+        keys.append(key)
+    return keys
 
 
 #: Every setting at its declared default, whatever the environment says: what constructors of

@@ -11,7 +11,8 @@ from serving import Served
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[type[Served]]:
-    """``serve(*args, env=...)`` starts ``vidgate serve`` in ``tmp_path``; all stop afterwards."""
+    """``serve(*args, env=...)`` starts ``vidgate serve`` in ``tmp_path``; all stop afterwards,
+    and none may have logged a working signed link (``signature=``: the log redacts them)."""
     started: list[Served] = []
 
     class Tracked(Served):
@@ -22,3 +23,5 @@ def serve(tmp_path: Path) -> Iterator[type[Served]]:
     yield Tracked
     for server in started:
         server.stop()
+    leaked = [line for server in started for line in server.lines if "signature=" in line]
+    assert not leaked, f"a signed link in the log: {leaked[:3]}"

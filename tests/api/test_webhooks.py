@@ -10,9 +10,12 @@ at 10.0.0.1 at connection time: the guarded client must refuse it. No setting re
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import json
 import socket
+import sqlite3
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import standardwebhooks
 from api_helpers import T2V, Api, ApiFactory, bearer, make_settings
 
@@ -31,6 +35,7 @@ from vidgate.errors import WebhookSignatureInvalid
 from vidgate.media.guarded_fetch import guarded_client
 from vidgate.settings import Settings
 from vidgate.webhooks import DELIVERY_HEADER, EVENT_HEADER, verify_webhook
+from vidgate.webhooks.sealing import SEALED_PREFIX, SecretSealer
 
 OWNERLESS_SECRET = "whsec_b3duZXJsZXNzLXRlc3Qtc2VjcmV0LTMyLWJ5dGVzLWxvbmc="
 PUBLIC = "93.184.216.34"
@@ -522,3 +527,59 @@ async def test_a_job_made_through_the_runway_surface_sends_its_webhook(
     assert sent.verified and sent.path == "/runway"
     assert sent.headers["webhook-id"] == delivery["id"]
     assert sent.json()["data"]["id"] == made.json()["id"]
+
+
+def _verifies(candidate: str | bytes, sent: Received) -> bool:
+    """Whether a receiver holding ``candidate`` as its secret would accept ``sent``."""
+    try:
+        hook = standardwebhooks.Webhook(candidate)
+    except (binascii.Error, ValueError):
+        hook = standardwebhooks.Webhook(candidate.encode() if isinstance(candidate, str) else b"")
+    try:
+        hook.verify(sent.body, sent.headers)
+    except standardwebhooks.WebhookVerificationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "hook_db",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+async def test_a_copied_database_forges_no_webhook(
+    start: Callable[..., Any], receiver: Receiver, hook_db: str | None, tmp_path: Path
+) -> None:
+    api: Api = await start()
+    token = await api.new_key("alice")
+    r = await api.put("/v1/webhook", json={"url": f"{receiver.base()}/key"}, headers=bearer(token))
+    secret = r.json()["secret"]
+    receiver.secrets = [secret]
+    r = await api.post("/v1/generations", json=T2V, headers=bearer(token))
+    job = await api.wait_done(r.json()["id"], headers=bearer(token))
+    [delivery] = await wait_for(api, job["id"], delivered, headers=bearer(token))
+    [sent] = receiver.for_delivery(delivery["id"])
+    assert sent.verified and _verifies(secret, sent)  # a real webhook, and the check works
+
+    # What someone who copied the database has: the stored column, and nothing else.
+    if hook_db is None:
+        copy = tmp_path / "copied.db"
+        live = sqlite3.connect(api.ctx.runtime.settings.data_dir / "vidgate.db")
+        with sqlite3.connect(copy) as target:
+            live.backup(target)
+        live.close()
+        with contextlib.closing(sqlite3.connect(copy)) as db:
+            stored = [row[0] for row in db.execute("SELECT secret FROM webhook_targets")]
+    else:
+        async with api.ctx.runtime.engine.connect() as connection:
+            result = await connection.execute(sa.text("SELECT secret FROM webhook_targets"))
+            stored = [row[0] for row in result]
+    [column] = stored
+    assert column.startswith(SEALED_PREFIX) and column != secret
+    assert secret.removeprefix("whsec_") not in column
+    token_part = column.removeprefix(SEALED_PREFIX)
+    candidates = [column, token_part, "whsec_" + token_part, base64.b64encode(column.encode())]
+    assert not [c for c in candidates if _verifies(c, sent)]
+    # The column opens only with the secrets key, which lives outside the database.
+    sealer = SecretSealer.from_settings(api.ctx.runtime.settings)
+    assert _verifies(sealer.open(column), sent)

@@ -4,18 +4,21 @@ exclusive, a crash between send and record re-sends (at least once), retries end
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vidgate.errors import NotFound
+from vidgate.errors import ConfigurationError, NotFound
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
 from vidgate.webhooks.models import DeliveryStatus
 from vidgate.webhooks.schedule import RetrySchedule
+from vidgate.webhooks.sealing import SEALED_PREFIX, SecretSealer, seal_stored_secrets
 from vidgate.webhooks.store import AttemptOutcome, WebhookStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,7 +58,7 @@ def ok(at: datetime) -> AttemptOutcome:
 
 @pytest.fixture
 def hooks(engine: AsyncEngine) -> WebhookStore:
-    return WebhookStore(engine)
+    return WebhookStore(engine, SecretSealer([secrets.token_bytes(32)]))
 
 
 async def test_terminal_events_become_one_delivery_each(
@@ -202,3 +205,66 @@ async def test_a_chains_segments_send_no_webhook(job_store: JobStore, hooks: Web
     assert await hooks.list_deliveries(segment.id) == []
     [log] = await hooks.list_deliveries(parent.id)
     assert log.delivery.url == "https://chain.example.com/h"
+
+
+# --- secrets sealed at rest (webhooks/sealing.py) ------------------------------------------------
+
+
+async def stored_secret(engine: AsyncEngine, owner: str) -> str | None:
+    async with engine.connect() as connection:
+        value = await connection.scalar(
+            text("SELECT secret FROM webhook_targets WHERE owner = :owner"), {"owner": owner}
+        )
+    return None if value is None else str(value)
+
+
+async def test_the_database_holds_secrets_sealed_and_the_store_opens_them(
+    engine: AsyncEngine, hooks: WebhookStore
+) -> None:
+    _, secret = await hooks.set_default_url("ak_seal", "https://seal.example.com/h")
+    assert secret is not None
+    stored = await stored_secret(engine, "ak_seal")
+    assert stored is not None and stored.startswith(SEALED_PREFIX)
+    assert secret not in stored and secret.removeprefix("whsec_") not in stored
+    assert await hooks.signing_secret("ak_seal") == secret
+    target = await hooks.get_target("ak_seal")
+    assert target is not None and (target.secret, target.secret_set) == (secret, True)
+    rotated = await hooks.rotate_secret("ak_seal")
+    assert rotated not in (await stored_secret(engine, "ak_seal") or "")
+    # Another key opens nothing: the secret shows as set, signing says which key is missing.
+    stranger = WebhookStore(engine, SecretSealer([secrets.token_bytes(32)]))
+    target = await stranger.get_target("ak_seal")
+    assert target is not None and (target.secret, target.secret_set) == (None, True)
+    with pytest.raises(ConfigurationError, match="VIDGATE_SECRETS_KEY"):
+        await stranger.signing_secret("ak_seal")
+
+
+async def test_plaintext_secrets_from_before_are_sealed_once_and_keys_rotate(
+    engine: AsyncEngine,
+) -> None:
+    old_key, new_key = secrets.token_bytes(32), secrets.token_bytes(32)
+    plain = "whsec_" + "QUJD" * 11
+    async with engine.begin() as connection:  # as a vidgate from before sealing left it
+        await connection.execute(
+            text(
+                "INSERT INTO webhook_targets (owner, url, secret, created_at, updated_at) "
+                "VALUES ('ak_old', NULL, :secret, :now, :now)"
+            ),
+            {"secret": plain, "now": T0},
+        )
+    before = SecretSealer([old_key])
+    assert await WebhookStore(engine, before).signing_secret("ak_old") == plain  # read as is
+    # Two processes starting at once: the row is sealed once.
+    done = await asyncio.gather(*(seal_stored_secrets(engine, before) for _ in range(3)))
+    assert sum(d.sealed for d in done) == 1 and all(d.unopened == 0 for d in done)
+    sealed = await stored_secret(engine, "ak_old")
+    assert sealed is not None and sealed.startswith(SEALED_PREFIX) and plain not in sealed
+    assert await seal_stored_secrets(engine, before) == (0, 0)
+    # A new key first, the old one still given: sealed again with the new one.
+    rotating = SecretSealer([new_key, old_key])
+    assert await seal_stored_secrets(engine, rotating) == (1, 0)
+    assert await seal_stored_secrets(engine, rotating) == (0, 0)
+    after = SecretSealer([new_key])
+    assert await WebhookStore(engine, after).signing_secret("ak_old") == plain
+    # The old key alone no longer opens it, and says so.
+    assert await seal_stored_secrets(engine, before) == (0, 1)

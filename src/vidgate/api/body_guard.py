@@ -7,15 +7,21 @@ byte is read, or as soon as the count passes the cap); a JSON body with problems
 anything else is handed on as one message, so memory stays within the cap. Upload bodies are not
 read here (the route streams them to disk under its own cap), nor OpenAI's create form, which
 streams as an upload's does.
+
+Each body refused for a limit (413, 408), an upload's included, is one WARNING line on
+``vidgate.api.limits`` naming the request, the client, the limit and its setting, so an operator
+sees which limit to raise (the access line after it carries the status and the error code).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidgate.api.json_body import json_problems
+from vidgate.api.logging import REFUSAL_SCOPE_KEY, Refusal
 from vidgate.api.surface_errors import error_response_for
 from vidgate.errors import PayloadTooLarge, RequestTimeout, ValidationFailed, VidgateError
 
@@ -28,6 +34,12 @@ STREAMED_PREFIXES = ("/runway/uploads/",)
 #: Routes that stream a multipart form (a file and fields) as an upload; other bodies are read here.
 STREAMED_FORMS = frozenset({"/openai/v1/videos"})
 
+log = logging.getLogger("vidgate.api.limits")
+# The setting behind each refusal a body can meet.
+_BODY_SETTING = "VIDGATE_JSON_BODY_MAX_BYTES"
+_UPLOAD_SETTING = "VIDGATE_UPLOAD_MAX_BYTES"
+_IDLE_SETTING = "VIDGATE_BODY_IDLE_TIMEOUT_SECONDS"
+
 
 def _streamed(path: str, headers: dict[bytes, bytes]) -> bool:
     if path in STREAMED_FORMS:
@@ -35,9 +47,41 @@ def _streamed(path: str, headers: dict[bytes, bytes]) -> bool:
     return path in STREAMED_PATHS or path.startswith(STREAMED_PREFIXES)
 
 
+def _log_refused(scope: Scope, what: str, reason: str, setting: str) -> None:
+    client = scope.get("client")
+    peer = f"{client[0]}:{client[1]}" if client else "-"
+    log.warning(
+        "refused %s of %s %s from %s: %s (%s)",
+        what,
+        scope.get("method", ""),
+        scope.get("path", ""),
+        peer,
+        reason,
+        setting,
+    )
+
+
 async def _refuse(exc: VidgateError, scope: Scope, receive: Receive, send: Send) -> None:
+    if isinstance(exc, RequestTimeout | PayloadTooLarge):
+        setting = _IDLE_SETTING if isinstance(exc, RequestTimeout) else _BODY_SETTING
+        _log_refused(scope, "the body", str(exc), setting)
     # Under /runway and /openai in that surface's shape, so its SDK raises its own class.
     await error_response_for(scope["path"], exc)(scope, receive, send)
+
+
+def _watched(scope: Scope, send: Send) -> Send:
+    """``send`` that logs an upload's refusal for a limit (the route raised it, the renderer left
+    its message on the scope)."""
+
+    async def watching(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] in (408, 413):
+            refusal = scope.get(REFUSAL_SCOPE_KEY)
+            reason = refusal.message if isinstance(refusal, Refusal) else ""
+            setting = _IDLE_SETTING if message["status"] == 408 else _UPLOAD_SETTING
+            _log_refused(scope, "the upload", reason, setting)
+        await send(message)
+
+    return watching
 
 
 def _bounded(receive: Receive, idle: float) -> Receive:
@@ -79,12 +123,13 @@ class BodyGuard:
             return
         timed = _bounded(receive, settings.body_idle_timeout_seconds)
         if _streamed(scope["path"], headers):
-            await self.app(scope, timed, send)
+            await self.app(scope, timed, _watched(scope, send))
             return
         cap: int = settings.json_body_max_bytes
         too_large = PayloadTooLarge(f"request bodies may be at most {cap} bytes")
         if declared is not None and declared.isdigit() and int(declared) > cap:
-            await _refuse(too_large, scope, receive, send)
+            declared_large = PayloadTooLarge(f"{too_large}; it declared {int(declared)}")
+            await _refuse(declared_large, scope, receive, send)
             return
         chunks: list[bytes] = []
         total = 0

@@ -18,6 +18,7 @@ from vidgate.api.app import create_app
 from vidgate.api.edge_server import uvicorn_limits
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
+from vidgate.storage.private import private_directory
 
 __all__ = ["serve_in_thread"]
 
@@ -28,7 +29,7 @@ _STOP_TIMEOUT_SECONDS = 30.0
 @contextlib.contextmanager
 def serve_in_thread(settings: Settings, *, worker: bool = True) -> Iterator[str]:
     """Serve vidgate on ``127.0.0.1`` (any free port) until the block ends; yields its URL."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     app = create_app(settings, worker=worker)
     config = uvicorn.Config(
         app,

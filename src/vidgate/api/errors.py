@@ -9,7 +9,8 @@
 own errors (:mod:`vidgate.errors`), FastAPI's request validation, Starlette's HTTP exceptions
 (unknown route, wrong method) and anything unexpected all come out through :func:`error_response`;
 the unexpected is logged with its traceback and answered with a 500 that carries no detail beyond
-a request id. ``tests/api/test_error_shape.py`` pins the shape.
+a request id. ``tests/api/test_error_shape.py`` pins the shape. Every error answer, the SDK
+surfaces' included, is an :class:`ErrorResponse`: it tells the access log its code and fields.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vidgate.api.logging import Refusal, note_refusal
 from vidgate.errors import (
     FieldProblem,
     InternalError,
@@ -42,6 +44,7 @@ from vidgate.errors import (
 __all__ = [
     "DEFAULT_RETRY_AFTER_SECONDS",
     "CatchAllMiddleware",
+    "ErrorResponse",
     "error_body",
     "error_response",
     "install_error_handlers",
@@ -53,6 +56,30 @@ log = logging.getLogger("vidgate.api")
 
 #: Retry-After sent with a 503 when the cause gives no better figure.
 DEFAULT_RETRY_AFTER_SECONDS = 5
+_FIELDS_LOGGED = 20  # of a 422's bad fields, named in its access line
+
+
+class ErrorResponse(JSONResponse):
+    """A JSON error answer that, when sent, leaves its code and bad fields on the request's scope
+    for the access log (:func:`vidgate.api.logging.note_refusal`)."""
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int,
+        *,
+        code: str,
+        fields: Sequence[FieldProblem] = (),
+        message: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(content, status_code=status_code, headers=dict(headers or {}))
+        paths = tuple(p.path for p in fields[:_FIELDS_LOGGED])
+        self.refusal = Refusal(code, paths, message)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        note_refusal(scope, self.refusal)
+        await super().__call__(scope, receive, send)
 
 
 def error_body(
@@ -72,14 +99,17 @@ def error_response(
     *,
     fields: Sequence[FieldProblem] | None = None,
     headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+) -> ErrorResponse:
     """Every error answer of the API is made here."""
     if status_code == 422 and fields is None:
         fields = []
-    return JSONResponse(
+    return ErrorResponse(
         error_body(code, message, fields if status_code == 422 else None),
-        status_code=status_code,
-        headers=dict(headers or {}),
+        status_code,
+        code=code,
+        fields=fields or (),
+        message=message,
+        headers=headers,
     )
 
 
@@ -89,7 +119,7 @@ def _retry_after(seconds: float | None) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-def vidgate_error_response(exc: VidgateError, request_id: str | None = None) -> JSONResponse:
+def vidgate_error_response(exc: VidgateError, request_id: str | None = None) -> ErrorResponse:
     headers: dict[str, str] = {}
     status = exc.status_code
     if isinstance(exc, TransientFault):

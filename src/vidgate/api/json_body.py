@@ -9,8 +9,9 @@ of the app cannot take:
   surrogates);
 * nesting deeper than :data:`MAX_DEPTH` (each level costs recursive validators a stack frame;
   a few hundred levels were a ``RecursionError``);
-* lone surrogates (``"\\ud800"``) in any string or key: they cannot be encoded again, so every
-  later step (the database, the provider, the answer echoing them) would fail;
+* text the text rule refuses (:mod:`vidgate.media.text`) in any string or key: a lone surrogate
+  (``"\\ud800"``), which cannot be encoded again, or a control character other than tab, line
+  feed and carriage return (``"\\u0000"``, which PostgreSQL cannot store);
 * ``NaN`` and ``Infinity``, which JSON does not have.
 
 Each is a 422 naming the field path. Every body but a multipart form is checked, whatever its
@@ -22,23 +23,22 @@ reads as JSON (OpenAI's create) go through the same rules, field by field (:func
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from vidgate.errors import FieldProblem
+from vidgate.media.text import printable, text_problem
 
 __all__ = ["MAX_DEPTH", "json_problems", "parse_json"]
 
 #: Deepest nesting accepted; the deepest legal request (a chain's references) uses 3 levels.
 MAX_DEPTH = 32
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_PROBLEMS = 20
 
 
 def _shown(key: str) -> str:
-    """A key as a path segment that can be sent back (surrogates written as escapes)."""
-    return key.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+    """A key as a path segment that can be sent back (refused characters written as escapes)."""
+    return printable(key)[:100]
 
 
 def _child(path: str, key: str | int) -> str:
@@ -53,8 +53,9 @@ def _walk(value: Any, path: str) -> Iterator[FieldProblem]:
     while stack:
         item, path, depth = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
-                yield FieldProblem(path, "contains a lone surrogate (not valid Unicode text)")
+            problem = text_problem(item)
+            if problem is not None:
+                yield FieldProblem(path, problem)
         elif isinstance(item, float):
             if item != item or item in (float("inf"), float("-inf")):
                 yield FieldProblem(path, "must be a finite number")
@@ -65,8 +66,9 @@ def _walk(value: Any, path: str) -> Iterator[FieldProblem]:
             if isinstance(item, dict):
                 for key, sub in item.items():
                     child = _child(path, key)
-                    if _SURROGATE.search(key):
-                        yield FieldProblem(child, "the key contains a lone surrogate")
+                    problem = text_problem(key)
+                    if problem is not None:
+                        yield FieldProblem(child, f"the key {problem}")
                     stack.append((sub, child, depth + 1))
             else:
                 stack.extend((sub, _child(path, i), depth + 1) for i, sub in enumerate(item))

@@ -10,15 +10,13 @@ links outlive a restart.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import time
-from pathlib import Path
 
 from vidgate.settings import Settings
+from vidgate.storage.private import read_or_make_secret
 
 __all__ = ["LinkSigner", "load_link_secret"]
 
@@ -29,25 +27,9 @@ def load_link_secret(settings: Settings) -> bytes:
     """The link secret: the setting, else the one kept in the data directory (made if absent)."""
     if settings.link_secret is not None:
         return settings.link_secret.get_secret_value().encode()
-    path = settings.data_dir / _SECRET_FILE
-    with contextlib.suppress(FileNotFoundError):
-        return _read(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # O_EXCL: of two processes starting at once, one writes and both read the same
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read(path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    return _read(path)
-
-
-def _read(path: Path) -> bytes:
-    value = path.read_text().strip().encode()
-    if not value:  # another process is still writing it
-        time.sleep(0.05)
-        value = path.read_text().strip().encode()
-    return value
+    return read_or_make_secret(
+        settings.data_dir / _SECRET_FILE, lambda: secrets.token_urlsafe(32)
+    ).encode()
 
 
 class LinkSigner:

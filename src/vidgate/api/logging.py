@@ -9,31 +9,55 @@ serve`` and ``vidgate worker`` call it first thing). What reaches it:
   failures at WARNING;
 - the **access log** (:class:`AccessLog`, logger ``vidgate.access``): client, method, path,
   status, milliseconds to the response's start (uvicorn's own access log is off: the emulator
-  embedded in the same process shares uvicorn's loggers);
+  embedded in the same process shares uvicorn's loggers); an answer of 400 or more also carries
+  its error code and, for a 422 (or a surface's 400 for invalid input), the bad fields' paths,
+  which the error renderer leaves on the request's scope (:func:`note_refusal`);
 - start-up and shutdown lines, provider and webhook trouble, errors with their traceback.
 
 ``VIDGATE_LOG_FORMAT=human`` (the default) writes ``time level logger message`` lines;
-``json`` writes one JSON object per line with the same facts as fields. Whatever the format, the
-Runway secret is replaced by ``[redacted]`` in every line.
+``json`` writes one JSON object per line with the same facts as fields. Whatever the format, every
+line goes through :func:`redact` last, tracebacks included: the Runway secret becomes
+``[redacted]``, and so does the value of every signed or token-like URL query parameter
+(``signature``, ``X-Amz-Signature``, ``token``, ``key``...), written ``signature[redacted]`` (no
+``=``, so a search for ``signature=`` finds nothing), and any ``whsec_`` or ``vg_`` secret: a log
+can be shared without handing out a working link.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidgate.jobs.models import Job
 from vidgate.settings import Settings
 
-__all__ = ["REDACTED", "AccessLog", "configure_logging", "job_fields"]
+__all__ = [
+    "REDACTED",
+    "REFUSAL_SCOPE_KEY",
+    "AccessLog",
+    "Refusal",
+    "configure_logging",
+    "job_fields",
+    "note_refusal",
+    "redact",
+]
 
 REDACTED = "[redacted]"
+#: Where an error answer leaves its :class:`Refusal` in the ASGI scope, for the access log.
+REFUSAL_SCOPE_KEY = "vidgate.refusal"
+# A query parameter whose value opens something: a signature, a token, a key, a credential.
+_QUERY_PARAM = re.compile(r"(?P<lead>[?&;])(?P<name>[\w.-]{1,64})=(?P<value>[^&\s\"'#<>\\]*)")
+_SIGNED_NAMES = ("signature", "token", "secret", "credential", "password", "apikey", "api_key")
+_SIGNED_EXACT = frozenset({"sig", "key", "auth", "policy", "code"})
+_OWN_SECRET = re.compile(r"(?P<name>whsec_|vg_)[A-Za-z0-9+/=_-]{40,}")
 _LOGGERS = ("vidgate", "uvicorn", "uvicorn.error")
 _access = logging.getLogger("vidgate.access")
 _HANDLER_NAME = "vidgate-log"
@@ -61,23 +85,45 @@ def job_fields(job: Job, previous: str | None = None) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-class _Redactor:
-    """Never lets the Runway secret into a line (it could come in an exception's text)."""
+class Refusal(NamedTuple):
+    """What an error answer refused, as the access log tells it."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        self._secrets = [s for s in secrets if s]
+    code: str
+    #: The bad fields' paths (a 422's, or a surface's 400 for invalid input); () for others.
+    fields: tuple[str, ...] = ()
+    message: str = ""
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
+
+def note_refusal(scope: MutableMapping[str, Any], refusal: Refusal) -> None:
+    """Leave ``refusal`` where the access log reads it (the error renderer calls this)."""
+    scope[REFUSAL_SCOPE_KEY] = refusal
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with ``secrets``, signed or token-like query values and vidgate's own secrets cut
+    out: what every log line goes through."""
+    for secret in secrets:
+        if secret:
             text = text.replace(secret, REDACTED)
-        return text
+    if "?" in text:  # a query: every parameter after one is looked at
+        text = _QUERY_PARAM.sub(_redacted_param, text)
+    if "whsec_" in text or "vg_" in text:
+        text = _OWN_SECRET.sub(rf"\g<name>{REDACTED}", text)
+    return text
+
+
+def _redacted_param(found: re.Match[str]) -> str:
+    name = found["name"].lower()
+    if name in _SIGNED_EXACT or any(word in name for word in _SIGNED_NAMES):
+        return f"{found['lead']}{found['name']}{REDACTED}"
+    return found.group()
 
 
 class _Formatter(logging.Formatter):
-    def __init__(self, *, as_json: bool, redact: _Redactor) -> None:
+    def __init__(self, *, as_json: bool, secrets: tuple[str, ...]) -> None:
         super().__init__()
         self._json = as_json
-        self._redact = redact
+        self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
         fields = _record_fields(record)
@@ -87,7 +133,7 @@ class _Formatter(logging.Formatter):
             line = _human(record, fields)
             if record.exc_info:
                 line += "\n" + self.formatException(record.exc_info)
-        return self._redact.redact(line)
+        return redact(line, self._secrets)
 
 
 def _record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -117,10 +163,15 @@ def _human(record: logging.LogRecord, fields: dict[str, Any]) -> str:
     if fields.get("event") == "job":
         return f"{head} {_job_line(fields)}"
     if fields.get("event") == "access":
-        return (
+        line = (
             f"{head} {fields['client']} {fields['method']} {fields['path']} "
             f"{fields['status']} {fields['ms']:.0f} ms"
         )
+        if "error_code" in fields:
+            line += f" {fields['error_code']}"
+        if fields.get("error_fields"):
+            line += f" ({', '.join(fields['error_fields'])})"
+        return line
     return f"{head} {fields['message']}"
 
 
@@ -186,16 +237,21 @@ def _line(scope: Scope, status: int, began: float) -> None:
         "status": status,
         "ms": round((time.perf_counter() - began) * 1000, 1),
     }
+    if status >= 400:
+        refusal = scope.get(REFUSAL_SCOPE_KEY)
+        if isinstance(refusal, Refusal):
+            fields["error_code"] = refusal.code
+            if refusal.fields:
+                fields["error_fields"] = list(refusal.fields)
     _access.info("%s %s %s", fields["method"], fields["path"], status, extra={"access": fields})
 
 
 def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> logging.Handler:
     """One handler for vidgate's and uvicorn's loggers, in the format ``settings`` name."""
     secret = settings.runway_api_secret.get_secret_value() if settings.runway_api_secret else ""
-    redact = _Redactor([secret])
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.name = _HANDLER_NAME
-    handler.setFormatter(_Formatter(as_json=settings.log_format == "json", redact=redact))
+    handler.setFormatter(_Formatter(as_json=settings.log_format == "json", secrets=(secret,)))
     for name in _LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if h.name != _HANDLER_NAME]

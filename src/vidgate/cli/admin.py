@@ -59,11 +59,13 @@ def _with_budgets(action: Callable[[BudgetStore], Awaitable[_T]]) -> _T:
 def _with_webhooks(action: Callable[[WebhookStore], Awaitable[_T]]) -> _T:
     from vidgate.migrations import open_migrated_engine
     from vidgate.settings import load_settings
+    from vidgate.webhooks.sealing import SecretSealer
     from vidgate.webhooks.store import WebhookStore
 
     async def run() -> _T:
-        async with open_migrated_engine(load_settings()) as engine:
-            return await action(WebhookStore(engine))
+        settings = load_settings()
+        async with open_migrated_engine(settings) as engine:
+            return await action(WebhookStore(engine, SecretSealer.from_settings(settings)))
 
     return _run_async(run)
 

@@ -125,7 +125,9 @@ def _run(
     """Run the Runway API emulator: point an official SDK's base URL at it."""
     from vidgate.emulator.server import EmulatorServer
     from vidgate.settings import load_settings
+    from vidgate.storage.private import keep_private
 
+    keep_private()  # its state file and outputs are this user's alone
     knobs = _knobs(given)
     try:
         knobs.setdefault("task_seconds", load_settings().emulator_task_seconds)

@@ -29,6 +29,9 @@ def serve_command(
 ) -> None:
     """Run the HTTP API (and the job worker) with uvicorn."""
     from vidgate.api.serve import serve
+    from vidgate.storage.private import keep_private
+
+    keep_private()  # before anything is created: the data directory is this user's alone
 
     run(lambda: serve(host=host, port=port, worker=worker, echo=_echo))
 
@@ -40,6 +43,9 @@ def worker_command(
 ) -> None:
     """Run the job worker as its own process (submit, poll, download, store; webhooks)."""
     from vidgate.api.worker_process import run_worker
+    from vidgate.storage.private import keep_private
+
+    keep_private()
 
     run(lambda: run_worker(concurrency=concurrency, echo=_echo))
 
@@ -50,10 +56,11 @@ def migrate_command() -> None:
 
     from vidgate.migrations import upgrade_database
     from vidgate.settings import load_settings
+    from vidgate.storage.private import private_directory
 
     def action() -> None:
         settings = load_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.data_dir)
         asyncio.run(upgrade_database(settings.resolved_database_url))
         out.print("database is up to date")
 

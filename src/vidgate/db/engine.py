@@ -27,6 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from vidgate.db.dialect import write_lock
 from vidgate.errors import ConfigurationError
+from vidgate.storage.private import private_file
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -79,7 +80,8 @@ def normalize_url(url: str | URL) -> URL:
 def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """An :class:`AsyncEngine` for ``url``, configured for the job store.
 
-    A SQLite file's parent directory is created if missing. Extra ``kwargs`` go to
+    A SQLite file is made 0600 (its directory 0700) before SQLite opens it, so it and its
+    ``-wal`` and ``-shm`` files are private whatever the umask. Extra ``kwargs`` go to
     :func:`sqlalchemy.ext.asyncio.create_async_engine`.
     """
     parsed = normalize_url(url)
@@ -92,7 +94,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         # One connection, or every connection would see its own empty database.
         kwargs.setdefault("poolclass", StaticPool)
     else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(database))
     engine = create_async_engine(parsed, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)

@@ -33,6 +33,7 @@ from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.server import EmulatorControl, EmulatorServer
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
+from vidgate.storage.private import open_private, private_directory
 
 try:
     import fcntl
@@ -90,7 +91,7 @@ class SharedEmulator:
             self.server = EmulatorServer(self.config.model_copy(update={"state_file": None}))
             self.base_url = self.server.start().base_url
             return self
-        self.home.mkdir(parents=True, exist_ok=True)
+        private_directory(self.home)
         self._settle()
         if not self.owner:
             log.info("emulator mode: using the emulator of %s at %s", self.home, self.base_url)
@@ -127,7 +128,7 @@ class SharedEmulator:
         """Become the owner if nobody is, else read the owner's URL; True if the URL changed."""
         before = self.base_url
         with self._locked("start.lock"):
-            handle = (self.home / "owner.lock").open("ab")
+            handle = open_private(self.home / "owner.lock")
             try:
                 assert fcntl is not None
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -206,7 +207,7 @@ class SharedEmulator:
     @contextlib.contextmanager
     def _locked(self, name: str) -> Iterator[None]:
         assert fcntl is not None
-        with (self.home / name).open("ab") as handle:
+        with open_private(self.home / name) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -28,6 +28,7 @@ from vidgate.emulator.clock import Clock
 from vidgate.emulator.organization import Organization
 from vidgate.emulator.tasks import Task
 from vidgate.emulator.uploads import Upload
+from vidgate.storage.private import private_file
 
 __all__ = ["SavedState", "StateFile"]
 
@@ -54,7 +55,7 @@ class StateFile:
     """
 
     def __init__(self, path: Path, clock: Clock) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600, and so its -wal and -shm: it holds the signing secret
         self.path = path
         self._clock = clock
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

@@ -3,7 +3,9 @@
 A multipart body is parsed as it arrives (the push parser of python-multipart) and the file part
 goes to a temporary file on disk in 1 MiB writes, hashed on the way. The size cap is checked on
 every chunk, so an oversized body is refused as soon as it passes the cap, not after it has been
-read. Every parser error is a 422 (:class:`~vidgate.errors.ValidationFailed`), never a 500.
+read. Every parser error is a 422 (:class:`~vidgate.errors.ValidationFailed`), never a 500. Form
+fields, their names and the file's name are strict UTF-8 under the text rule
+(:mod:`vidgate.media.text`): anything else is a 422 naming the field, never read as latin-1.
 
 :class:`FormRules` says what a form may hold: by default an upload's (one part named ``file``, a
 few short text fields); another surface's form (OpenAI's create: an optional ``input_reference``
@@ -25,6 +27,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from vidgate.errors import MediaRejected, PayloadTooLarge, ValidationFailed
+from vidgate.media.text import text_problem
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -147,7 +150,7 @@ class _FormReader:
         disposition, options = parse_options_header(self._headers.get("content-disposition", b""))
         if disposition != b"form-data" or b"name" not in options:
             raise ValidationFailed.single("", "every form part needs a form-data name")
-        self._name = options[b"name"].decode("utf-8", "replace")
+        self._name = _text(options[b"name"], "", "a form field's name")
         wanted = self.rules.file_field
         named = self._name == wanted and not self.rules.by_filename
         if named or b"filename" in options:
@@ -160,7 +163,7 @@ class _FormReader:
             self.seen_file = True
             self._is_file = True
             raw = options.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
+            self.filename = _text(raw, wanted, "the file name") if raw is not None else None
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._is_file:
@@ -182,10 +185,7 @@ class _FormReader:
 
     def _part_end(self) -> None:
         if not self._is_file and self._name is not None:
-            try:
-                self.fields[self._name] = self._value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ValidationFailed.single(self._name, "must be UTF-8 text") from None
+            self.fields[self._name] = _text(bytes(self._value), self._name, "the value")
 
     def flush(self) -> None:
         """Write what is pending (run in a thread: disk writes and hashing)."""
@@ -193,6 +193,20 @@ class _FormReader:
             self.digest.update(self.pending)
             self.sink.write(self.pending)
             self.pending = bytearray()
+
+
+def _text(raw: bytes, field: str, what: str) -> str:
+    """Form bytes as text: strict UTF-8 (never guessed as latin-1) under the text rule."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed.single(
+            field, f"{what} is not UTF-8 text (byte {exc.start})"
+        ) from None
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValidationFailed.single(field, f"{what} {problem}")
+    return text
 
 
 def _boundary(content_type: str | None, file_field: str) -> bytes:

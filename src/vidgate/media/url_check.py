@@ -33,6 +33,7 @@ import idna
 
 from vidgate.catalog import Catalog, MediaKind, get_catalog
 from vidgate.errors import FieldProblem, MediaRejected
+from vidgate.media.text import is_valid_text
 
 __all__ = [
     "DEFAULT_ALLOWED_PORTS",
@@ -43,7 +44,6 @@ __all__ = [
     "check_data_uri",
     "check_https_url",
     "check_media_url",
-    "is_valid_text",
     "media_uri_problem",
 ]
 
@@ -80,17 +80,6 @@ class DataUri:
     mime_type: str
     kind: MediaKind
     data: bytes
-
-
-def is_valid_text(text: str) -> bool:
-    """False when ``text`` cannot be encoded as UTF-8 (it holds a lone surrogate)."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def accepted_types(catalog: Catalog, kind: MediaKind | str | None) -> tuple[str, ...]:

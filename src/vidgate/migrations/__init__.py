@@ -29,6 +29,7 @@ from vidgate.db.dialect import advisory_lock, is_sqlite
 from vidgate.db.engine import WRITE_OPTION, create_engine
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
+from vidgate.storage.private import private_directory
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -50,7 +51,7 @@ _PG_MIGRATION_LOCK = 0x76_69_64_67_61_74_65  # "vidgate"
 async def open_migrated_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """An engine on the database ``settings`` name, migrated first, disposed after (the CLI's
     stores: keys, budgets)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     url = settings.resolved_database_url
     await upgrade_database(url)
     engine = create_engine(url)

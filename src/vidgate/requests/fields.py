@@ -3,7 +3,8 @@
 :class:`FieldChecker` checks each field of a body against its :class:`~vidgate.catalog.FieldSpec`
 (a method per field type, ``_check_<type>``), collects every problem with its path, and notes each
 media reference it meets; the media URI rule itself is :mod:`vidgate.media.url_check`'s. Any
-string is safe here: text that cannot be encoded (a lone surrogate) is one named problem.
+string is safe here: text the text rule refuses (:mod:`vidgate.media.text`: a lone surrogate, a
+control character) is one named problem.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from vidgate.catalog import Catalog, Endpoint, EndpointSpec, FieldSpec, MediaKind, Model
 from vidgate.errors import FieldProblem
-from vidgate.media.url_check import is_valid_text, media_uri_problem
+from vidgate.media.text import text_problem
+from vidgate.media.url_check import media_uri_problem
 from vidgate.requests.types import MediaInput
 from vidgate.requests.wording import (
     allowed_values,
@@ -26,25 +28,28 @@ from vidgate.requests.wording import (
     utf16_units,
 )
 
-__all__ = ["SEED_MAX", "FieldChecker", "invalid_text_path"]
+__all__ = ["SEED_MAX", "FieldChecker", "text_problem_under"]
 
 SEED_MAX = 4_294_967_295
 
 
-def invalid_text_path(path: str, value: Any) -> str | None:
-    """The path of the first key or string under ``value`` holding a lone surrogate, or None."""
-    if not is_valid_text(path):
-        return path
+def text_problem_under(path: str, value: Any) -> FieldProblem | None:
+    """The first key or string under ``value`` that :func:`~vidgate.media.text.text_problem`
+    refuses, with its path (unprintable keys escaped), or None."""
+    problem = text_problem(path)
+    if problem is not None:
+        return FieldProblem(printable_path(path), f"the key {problem}")
     if isinstance(value, str):
-        return None if is_valid_text(value) else path
+        problem = text_problem(value)
+        return None if problem is None else FieldProblem(printable_path(path), problem)
     if isinstance(value, Mapping):
         for key, item in value.items():
-            found = invalid_text_path(f"{path}.{key}", item) if isinstance(key, str) else None
+            found = text_problem_under(f"{path}.{key}", item) if isinstance(key, str) else None
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = invalid_text_path(f"{path}[{index}]", item)
+            found = text_problem_under(f"{path}[{index}]", item)
             if found is not None:
                 return found
     return None
@@ -69,9 +74,9 @@ class FieldChecker:
         for name, value in raw.items():
             if name == "model":
                 continue
-            bad = invalid_text_path(name, value)
+            bad = text_problem_under(name, value)
             if bad is not None:
-                self.problem(bad, "must be valid Unicode text (it holds a lone surrogate)")
+                self.problems.append(bad)
                 continue
             field_spec = self.spec.fields.get(name)
             if field_spec is None:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from vidgate.catalog import FieldSpec
-from vidgate.media.url_check import is_valid_text
+from vidgate.media.text import printable
 
 __all__ = [
     "allowed_values",
@@ -21,10 +21,9 @@ __all__ = [
 
 
 def printable_path(path: str) -> str:
-    """``path`` with any lone surrogate written as an escape, so a problem naming it can be sent."""
-    if is_valid_text(path):
-        return path
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``path`` with any refused character (a lone surrogate, a control character) written as an
+    escape, so a problem naming it can be sent."""
+    return printable(path)
 
 
 def is_number(value: object) -> bool:

@@ -4,8 +4,9 @@ How a save stays whole and in constant memory is told in :mod:`.objects`.
 
 Modules: ``objects`` (:class:`Storage`, the few operations vidgate needs), ``stores`` (opening a
 store from its URL), ``copying`` (bytes from a blocking source on their own threads, into a
-store or a local file), ``orphans`` (leftovers of a killed process). The names below load their
-module when first used, so importing one module of this package does not load obstore.
+store or a local file), ``orphans`` (leftovers of a killed process), ``private`` (local files 0600
+and directories 0700, checked at start-up). The names below load their module when first used, so
+importing one module of this package does not load obstore.
 """
 
 from __future__ import annotations

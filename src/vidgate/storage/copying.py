@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from vidgate.errors import PayloadTooLarge, TransientFault
+from vidgate.storage.private import FILE_MODE
 
 __all__ = [
     "COPY_BUFFER",
@@ -106,7 +108,9 @@ def write_file(
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb", buffering=0) as handle:
+        # A local store's staged file becomes the stored object: vidgate's alone, whatever umask.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with open(fd, "wb", buffering=0) as handle:
             return copy_into(source, handle, buffer_size, limit=limit, on_source_error=failed)
     except OSError as exc:
         if exc is source_error:

@@ -42,6 +42,7 @@ from vidgate.storage.copying import (
     fill_file,
 )
 from vidgate.storage.orphans import cleanup_local
+from vidgate.storage.private import FILE_MODE
 from vidgate.storage.stores import open_store
 
 if TYPE_CHECKING:
@@ -126,6 +127,11 @@ class Storage:
     def url(self) -> str:
         return self._url
 
+    @property
+    def root(self) -> Path | None:
+        """The directory of a local store; None for a cloud one."""
+        return self._root
+
     def __repr__(self) -> str:
         return f"Storage({self._url!r})"
 
@@ -173,7 +179,9 @@ class Storage:
                     max_concurrency=self.max_concurrency,
                 )
                 if self._root is not None:
-                    # A local rename is atomic and copies nothing.
+                    # A local rename is atomic and copies nothing; the file is vidgate's alone
+                    # (served only through it), whatever the umask obstore wrote it under.
+                    os.chmod(self._root / temp_key, FILE_MODE)
                     await obstore.rename_async(self._store, temp_key, key, overwrite=True)
                 else:
                     # A server-side copy is atomic at the destination; then drop the original.

@@ -6,7 +6,8 @@ written with vidgate installed, :func:`verify_webhook` is the one thing to impor
     from vidgate.webhooks import verify_webhook, WebhookSignatureInvalid
 
 Inside vidgate: ``signing`` (the header format), ``schedule`` (retries), ``models`` and ``store``
-(durable deliveries), ``policy`` (which URLs are accepted), ``dispatcher`` (the sending loop).
+(durable deliveries), ``sealing`` (signing secrets encrypted at rest), ``policy`` (which URLs are
+accepted), ``dispatcher`` (the sending loop).
 Only ``signing`` is imported here, so a receiver pulls in nothing else.
 """
 

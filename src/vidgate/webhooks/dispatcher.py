@@ -25,7 +25,7 @@ import anyio
 import httpx
 
 from vidgate.clock import utcnow
-from vidgate.errors import VidgateError
+from vidgate.errors import ConfigurationError, VidgateError
 from vidgate.jobs.models import NO_OWNER
 from vidgate.jobs.wake import Wakeup, run_rounds
 from vidgate.media.guarded_fetch import guarded_client
@@ -183,7 +183,10 @@ class WebhookDispatcher:
         def outcome(status_code: int | None, error: str | None) -> AttemptOutcome:
             return AttemptOutcome(started_at, time.monotonic() - began, status_code, error)
 
-        secret = await self._secret(delivery.owner)
+        try:
+            secret = await self._secret(delivery.owner)
+        except ConfigurationError as exc:  # sealed with a key this process does not have
+            return outcome(None, str(exc))
         if secret is None:
             return outcome(None, _NO_SECRET)
         try:

@@ -2,7 +2,8 @@
 
 - :class:`WebhookTarget`: per owner (an API key, or :data:`~vidgate.jobs.models.NO_OWNER`), the
   default URL and the signing secret. Kept apart from ``api_keys`` so that the ownerless operator
-  has one too. The secret is stored as is: signing needs it, a hash would not do.
+  has one too. Signing needs the secret itself (a hash would not do), so it is stored sealed with a
+  key kept outside the database (:mod:`vidgate.webhooks.sealing`).
 - :class:`WebhookDelivery`: one event for one URL; retried until delivered or given up.
 - :class:`WebhookAttempt`: the log, one row per request sent.
 - :class:`WebhookCursor`: how far the dispatchers have read ``job_events``.
@@ -57,8 +58,8 @@ class WebhookTarget(Base):
 
     owner: Mapped[str] = mapped_column(String(64), primary_key=True, default=NO_OWNER)
     url: Mapped[str | None] = mapped_column(Text)
-    #: ``whsec_...``; None until one is made.
-    secret: Mapped[str | None] = mapped_column(String(128))
+    #: The ``whsec_...`` secret sealed (:mod:`vidgate.webhooks.sealing`); None until one is made.
+    sealed_secret: Mapped[str | None] = mapped_column("secret", String(512))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -63,7 +63,7 @@ class WebhookUrlPolicy:
         if owner is None and self.settings.webhook_secret is not None:
             return True
         target = await self.store.get_target(owner)
-        return target is not None and target.secret is not None
+        return target is not None and target.secret_set
 
     async def _resolve_problems(self, host: str, field: str) -> list[FieldProblem]:
         message = await host_problem(host, resolver=self._resolver, seconds=_RESOLVE_SECONDS)

@@ -10,10 +10,14 @@ Concurrency rules the dispatcher relies on (several processes may share one Post
 - :meth:`WebhookStore.claim_due` leases due deliveries as ``JobStore.claim_due_jobs`` leases jobs.
   A dispatcher that dies after sending but before recording leaves the lease to run out, and the
   delivery is sent again: at least once, never lost (receivers dedupe on the delivery id).
+
+Signing secrets are sealed on the way in and opened on the way out (:mod:`.sealing`): what the
+store hands out is the secret, what the database holds is useless without the key.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -25,7 +29,7 @@ from vidgate.clock import utcnow
 from vidgate.db.base import new_job_id
 from vidgate.db.dialect import Lease, claim_due, for_update
 from vidgate.db.engine import Transactions
-from vidgate.errors import NotFound
+from vidgate.errors import ConfigurationError, NotFound
 from vidgate.jobs.models import NO_OWNER, Job, JobEvent
 from vidgate.jobs.status import Status
 from vidgate.settings import DEFAULTS
@@ -37,6 +41,7 @@ from vidgate.webhooks.models import (
     WebhookTarget,
 )
 from vidgate.webhooks.schedule import RetrySchedule
+from vidgate.webhooks.sealing import SecretSealer
 from vidgate.webhooks.signing import new_webhook_secret
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "AttemptOutcome",
     "DeliveryLog",
     "JobRenderer",
+    "WebhookDefaults",
     "WebhookStore",
     "delivery_lease_seconds",
     "event_type_of",
@@ -70,6 +76,16 @@ class AttemptOutcome(NamedTuple):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class WebhookDefaults(NamedTuple):
+    """An owner's webhook defaults, with the signing secret opened."""
+
+    url: str | None
+    #: The secret; None when there is none, or when no key of this process opens it (then
+    #: ``secret_set`` is still True).
+    secret: str | None
+    secret_set: bool
 
 
 class DeliveryLog(NamedTuple):
@@ -101,22 +117,33 @@ class WebhookStore:
     ownerless operator (no API key), stored as ``''`` like ``jobs.owner``.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sealer: SecretSealer) -> None:
         transactions = Transactions(engine)
         self._reading = transactions.reading
         self._writing = transactions.writing
+        self._sealer = sealer
 
     # -- targets ------------------------------------------------------------------------------
 
-    async def get_target(self, owner: str | None) -> WebhookTarget | None:
+    def _defaults(self, target: WebhookTarget) -> WebhookDefaults:
+        stored = target.sealed_secret
+        secret = None
+        if stored is not None:
+            # One no key opens is shown as set; its deliveries say why they cannot be signed.
+            with contextlib.suppress(ConfigurationError):
+                secret = self._sealer.open(stored)
+        return WebhookDefaults(target.url, secret, stored is not None)
+
+    async def get_target(self, owner: str | None) -> WebhookDefaults | None:
         """The owner's webhook defaults; None when never set."""
         async with self._reading() as session:
-            return await session.get(WebhookTarget, _owner(owner))
+            target = await session.get(WebhookTarget, _owner(owner))
+        return None if target is None else self._defaults(target)
 
     async def set_default_url(
         self, owner: str | None, url: str | None, *, now: datetime | None = None
-    ) -> tuple[WebhookTarget, str | None]:
-        """Set (or with None, clear) the owner's default URL; returns the target and the secret
+    ) -> tuple[WebhookDefaults, str | None]:
+        """Set (or with None, clear) the owner's default URL; returns the defaults and the secret
         if this call had to make one (the only time it is returned)."""
         now = now or utcnow()
         async with self._writing() as session:
@@ -125,11 +152,12 @@ class WebhookStore:
             if target is None:
                 target = WebhookTarget(owner=_owner(owner), created_at=now, updated_at=now)
                 session.add(target)
-            if target.secret is None and url is not None:
-                made = target.secret = new_webhook_secret()
+            if target.sealed_secret is None and url is not None:
+                made = new_webhook_secret()
+                target.sealed_secret = self._sealer.seal(made)
             target.url = url
             target.updated_at = now
-        return target, made
+        return self._defaults(target), made
 
     async def rotate_secret(self, owner: str | None, *, now: datetime | None = None) -> str:
         """Make a new signing secret for the owner (the old one stops at once); returns it."""
@@ -140,7 +168,7 @@ class WebhookStore:
             if target is None:
                 target = WebhookTarget(owner=_owner(owner), created_at=now)
                 session.add(target)
-            target.secret = secret
+            target.sealed_secret = self._sealer.seal(secret)
             target.updated_at = now
         return secret
 
@@ -251,9 +279,15 @@ class WebhookStore:
             )
 
     async def signing_secret(self, owner: str) -> str | None:
-        """The secret an owner's deliveries are signed with; None when it has none yet."""
-        target = await self.get_target(owner)
-        return target.secret if target else None
+        """The secret an owner's deliveries are signed with; None when it has none yet.
+
+        Raises :class:`~vidgate.errors.ConfigurationError` when no key of this process opens it.
+        """
+        async with self._reading() as session:
+            target = await session.get(WebhookTarget, owner)
+        if target is None or target.sealed_secret is None:
+            return None
+        return self._sealer.open(target.sealed_secret)
 
     async def record_attempt(
         self,

@@ -156,10 +156,12 @@ async def redeliver(
     raise AssertionError("a redelivered delivery vanished")  # pragma: no cover
 
 
-def _settings_out(url: str | None, secret: str | None, made: str | None) -> WebhookSettingsOut:
+def _settings_out(
+    url: str | None, secret: str | None, made: str | None, *, secret_set: bool = False
+) -> WebhookSettingsOut:
     return WebhookSettingsOut(
         url=url,
-        secret_set=secret is not None,
+        secret_set=secret_set or secret is not None,
         secret_prefix=secret[:_SHOWN_SECRET_CHARS] + "..." if secret else None,
         secret=made,
     )
@@ -177,7 +179,8 @@ async def get_webhook_settings(ctx: ContextDep, caller: CallerDep) -> WebhookSet
     if caller.owner is None and ctx.runtime.settings.webhook_secret:
         # What the dispatcher signs with: the setting wins over a stored secret.
         secret = ctx.runtime.settings.webhook_secret.get_secret_value()
-    return _settings_out(target.url if target else None, secret, None)
+    url = target.url if target else None
+    return _settings_out(url, secret, None, secret_set=target is not None and target.secret_set)
 
 
 @router.put(
@@ -197,7 +200,7 @@ async def put_webhook_settings(
     if problems:
         raise ValidationFailed(problems)
     target, made = await ctx.webhooks.store.set_default_url(caller.owner, body.url)
-    return _settings_out(target.url, target.secret, made)
+    return _settings_out(target.url, target.secret, made, secret_set=target.secret_set)
 
 
 @router.post(

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vidgate.api.errors import DEFAULT_RETRY_AFTER_SECONDS, validation_problems
+from vidgate.api.errors import DEFAULT_RETRY_AFTER_SECONDS, ErrorResponse, validation_problems
 from vidgate.api.sdk_surfaces import error_rendering_route
-from vidgate.errors import BudgetExceeded, TransientFault, ValidationFailed, VidgateError
+from vidgate.errors import (
+    BudgetExceeded,
+    FieldProblem,
+    TransientFault,
+    ValidationFailed,
+    VidgateError,
+)
 
 __all__ = ["OpenAIRoute", "openai_error"]
 
@@ -42,10 +49,11 @@ def _answer(
     *,
     param: str | None = None,
     headers: dict[str, str] | None = None,
+    fields: Sequence[FieldProblem] = (),
 ) -> JSONResponse:
     kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return ErrorResponse(body, status, code=code, fields=fields, message=message, headers=headers)
 
 
 def openai_error(exc: Exception, request_id: str | None = None) -> JSONResponse:
@@ -55,7 +63,7 @@ def openai_error(exc: Exception, request_id: str | None = None) -> JSONResponse:
     no_retry = {"x-should-retry": "false"}
     if isinstance(exc, ValidationFailed):
         param = exc.problems[0].path or None
-        return _answer(400, str(exc), exc.code, param=param, headers=no_retry)
+        return _answer(400, str(exc), exc.code, param=param, headers=no_retry, fields=exc.problems)
     if isinstance(exc, TransientFault):
         seconds = exc.retry_after
         wait = DEFAULT_RETRY_AFTER_SECONDS

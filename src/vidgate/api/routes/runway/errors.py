@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vidgate.api.errors import DEFAULT_RETRY_AFTER_SECONDS, validation_problems
+from vidgate.api.errors import DEFAULT_RETRY_AFTER_SECONDS, ErrorResponse, validation_problems
 from vidgate.api.sdk_surfaces import error_rendering_route
 from vidgate.errors import (
     BudgetExceeded,
     Conflict,
+    FieldProblem,
     TransientFault,
     ValidationFailed,
     VidgateError,
@@ -37,8 +39,21 @@ log = logging.getLogger("vidgate.api.runway")
 _NO_RETRY = {"x-should-retry": "false"}
 
 
-def _body(status: int, message: str, code: str, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+def _body(
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str],
+    fields: Sequence[FieldProblem] = (),
+) -> JSONResponse:
+    return ErrorResponse(
+        {"error": message, "code": code},
+        status,
+        code=code,
+        fields=fields,
+        message=message,
+        headers=headers,
+    )
 
 
 def _retry_after(seconds: float | None) -> str:
@@ -52,7 +67,7 @@ def runway_error(exc: Exception, request_id: str | None = None) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         exc = ValidationFailed(validation_problems(exc.errors()))
     if isinstance(exc, ValidationFailed):  # Runway answers every invalid input with 400
-        return _body(400, str(exc), exc.code, dict(_NO_RETRY))
+        return _body(400, str(exc), exc.code, dict(_NO_RETRY), exc.problems)
     if isinstance(exc, BudgetExceeded | Conflict):
         return _body(exc.status_code, str(exc), exc.code, dict(_NO_RETRY))
     if isinstance(exc, TransientFault):
