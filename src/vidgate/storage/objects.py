@@ -1,16 +1,13 @@
 """Where finished videos live: a local directory by default, S3, GCS or Azure by URL (obstore).
 
-A save streams in constant memory (multipart upload of ``part_size`` parts, ``max_concurrency``
-of them in flight), hashes on the fly, and writes under a temporary key first (``tmp/<uuid>``);
-only a complete object is renamed or copied to its final key, so a crash or a failing source
-never leaves a partial file where a reader would find it. Abandoned temporary objects are removed
-by :meth:`Storage.cleanup_temporary`. (Incomplete S3 multipart uploads are aborted by obstore on
-error; a bucket lifecycle rule should still expire them in case the process dies.) A file read
-before it is stored (a finished output: probed, previewed) is built at a local path first
-(:meth:`Storage.staged`), then committed (:meth:`Storage.commit`); into a local store, a rename.
-
-Credentials and endpoints come from the URL, from ``options``, or from the provider's standard
-environment variables (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``), which obstore reads itself.
+A save streams in constant memory (``part_size`` parts, ``max_concurrency`` in flight), hashes on
+the fly, and writes under a temporary key first (``tmp/<uuid>``); only a complete object is renamed
+or copied to its final key, so no reader finds a partial file. Abandoned temporary objects are
+removed by :meth:`Storage.cleanup_temporary` (a bucket lifecycle rule should still expire
+incomplete S3 multipart uploads of a dead process). A file read before it is stored (a finished
+output) is built at a local path (:meth:`Storage.staged`), then committed (:meth:`Storage.commit`).
+Credentials come from the URL, ``options`` or the standard ``AWS_*``/``GOOGLE_*``/``AZURE_*``
+variables, which obstore reads itself.
 """
 
 from __future__ import annotations
@@ -340,11 +337,9 @@ class Storage:
         return meta["size"]
 
     async def exists(self, key: str) -> bool:
-        try:
-            await self.size(key)
-        except NotFound:
-            return False
-        return True
+        with contextlib.suppress(NotFound):
+            return await self.size(key) >= 0
+        return False
 
     def local_path(self, key: str) -> Path | None:
         """The file behind ``key`` for a local store (to serve it with sendfile), else None."""
