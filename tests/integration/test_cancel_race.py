@@ -35,6 +35,7 @@ ANSWER_SECONDS = 1.0
 OFFSETS = [0.0, 0.1, 0.25, 0.4, None]
 CANCEL_DEADLINE_SECONDS = 3.0
 DURING_CREATE = "cancelled while being submitted; the task was cancelled upstream"
+TAKEN_OVER = "taken over from a worker that stopped while submitting it; following the task it made"
 FAST_QUEUE = QueueTimings(
     poll_seconds=0.1, heartbeat_seconds=0.5, stall_seconds=2.0, recover_every_seconds=1
 )
@@ -155,8 +156,12 @@ async def test_a_cancel_during_the_create_wins_with_the_step_queue(
             created = await harness.store.create_job(
                 endpoint="text_to_video",
                 model="gen4.5",
-                request={"model": "gen4.5", "promptText": "a lighthouse", "ratio": "1280:720",
-                         "duration": 2},
+                request={
+                    "model": "gen4.5",
+                    "promptText": "a lighthouse",
+                    "ratio": "1280:720",
+                    "duration": 2,
+                },
             )
             await queue.schedule(created.job.id)
             task_id, done = await _race(harness.store, slow_creates, created.job, offset, cancel)
@@ -222,6 +227,6 @@ async def test_only_a_real_takeover_says_taken_over(harness: Harness) -> None:
     assert done.status is Status.SUCCEEDED, done.status_reason
     assert done.task_id == created.id
     reasons = [e.data.get("status_reason") for e in await harness.store.events_since(job_id=job.id)]
-    assert "taken over from a worker that stopped while submitting it; following the task it made" in reasons
+    assert TAKEN_OVER in reasons
     assert not [r for r in reasons if r and "restart" in r]
     assert (await asyncio.to_thread(harness.emulator.stats))["tasksCreated"]["total"] == 1

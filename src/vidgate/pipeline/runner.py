@@ -54,7 +54,11 @@ class Pipeline:
             fresh = await self.store.reread_for_holder(stale, job)
             if fresh is None:
                 raise
-            log.info("job %s: cancel requested during its %s step; acting on it", job.id, job.status.value)
+            log.info(
+                "job %s: cancel requested during its %s step; acting on it",
+                job.id,
+                job.status.value,
+            )
             return await self._step(fresh)
 
     async def _step(self, job: Job) -> Job:

@@ -120,6 +120,7 @@ class JobSteps:
         except TransientFault as exc:
             # Refused before any task was made (429, load shedding): safe to try again later.
             delay = exc.retry_after or self.ctx.cadence.min_seconds * 5
+            waiting_reason = f"waiting to submit: {exc}"
             await self.ctx.store.finish_attempt(
                 job.id, job.attempt, status=Status.QUEUED, failure_message=str(exc)
             )
@@ -132,7 +133,7 @@ class JobSteps:
                     held,
                     now + timedelta(seconds=delay),
                     status=Status.QUEUED,
-                    status_reason=f"waiting to submit: {exc}",
+                    status_reason=waiting_reason,
                 )
 
             return await self.ctx.as_holder(job, wait_to_resend)
@@ -161,25 +162,18 @@ class JobSteps:
         async def record(held: Job) -> Job:
             changes: JobChanges = {
                 "status": Status.RUNNING,
+                "status_reason": "submitted",
                 "task_id": created.id,
                 "submitted_at": submitted,
                 "estimated_credits": created.estimated_credits or held.estimated_credits,
                 "deadline_at": held.deadline_at or submitted + self._timeout(held.model),
             }
             if not held.cancel_requested:
-                return await self.ctx.store.release(
-                    held,
-                    submitted + timedelta(seconds=first_poll),
-                    status_reason="submitted",
-                    **changes,
-                )
+                next_run = submitted + timedelta(seconds=first_poll)
+                return await self.ctx.store.release(held, next_run, **changes)
             # Recorded before the delete: a crash in between leaves a cancel request to act on.
-            held = await self.ctx.store.update_job(
-                held,
-                expected_version=held.version,
-                status_reason="cancel requested while being submitted: cancelling its task",
-                **changes,
-            )
+            changes["status_reason"] = "cancel requested while being submitted: cancelling its task"
+            held = await self.ctx.store.update_job(held, expected_version=held.version, **changes)
             return await cancel_upstream(self.ctx, held, Status.CANCELLED, CANCELLED_DURING_CREATE)
 
         return await self.ctx.as_holder(job, record)
