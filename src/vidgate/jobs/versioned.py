@@ -1,6 +1,8 @@
 """Every change to a job is a compare-and-set on its version, with an event in the same transaction.
 
-A writer holding an old snapshot gets :class:`StaleJob` and must re-read and decide again. A status
+A writer holding an old snapshot gets :class:`StaleJob` and must re-read and decide again; when the
+one change it missed is a cancel request (the only write that leaves a job with its holder),
+:meth:`JobTable.reread_for_holder` hands it the fresh snapshot to act on at once. A status
 or progress change appends a :class:`~vidgate.jobs.models.JobEvent`; on PostgreSQL event writers
 queue on an advisory lock held until commit, so event ids become visible in id order and a reader
 resuming after id N never skips one. :class:`JobTable` is the base every part of
@@ -223,6 +225,25 @@ class JobTable:
         if event_type is not None:
             await self._append_event(session, updated, event_type, now)
         return updated
+
+    async def reread_for_holder(self, stale: StaleJob, held: Job) -> Job | None:
+        """After ``stale``: the job as it now stands, if the one write its holder missed is a
+        cancel request; None if anything else moved it (another worker took it over, it ended).
+
+        ``held`` is any snapshot the holder had since it took the job. A cancel request only sets
+        ``cancel_requested`` (once) and bumps the version: the job stays with its holder, which
+        must act on it now (write what it learned, cancel what it started) instead of leaving it
+        until its lease runs out. A takeover changes the lease owner or adds a second write.
+        """
+        async with self._reading() as session:
+            fresh = await session.get(Job, stale.job_id)
+        if fresh is None or fresh.status.is_terminal:
+            return None
+        cancelled_meanwhile = fresh.cancel_requested and not held.cancel_requested
+        only_that = fresh.version == stale.expected_version + 1
+        if cancelled_meanwhile and only_that and fresh.lease_owner == held.lease_owner:
+            return fresh
+        return None
 
     async def release(
         self,

@@ -2,7 +2,8 @@
 
 :class:`StepContext` is handed to the steps of ordinary jobs (:mod:`vidgate.pipeline.steps`) and
 of chains (:mod:`vidgate.pipeline.chain`), so that neither reaches into the other. It also holds
-the one way a step ends a job (:meth:`StepContext.finish`).
+the one way a step ends a job (:meth:`StepContext.finish`) and the one way a step writes what it
+must not lose to a cancel request that arrived meanwhile (:meth:`StepContext.as_holder`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from vidgate.catalog import Catalog
 from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
-from vidgate.jobs.store import JobStore
+from vidgate.jobs.store import JobStore, StaleJob
 from vidgate.media.provenance import SigningIdentity
 from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider
@@ -73,6 +74,24 @@ class StepContext:
         if self.job_due is not None:
             await self.job_due(job_id)
 
+    async def as_holder(self, job: Job, write: Callable[[Job], Awaitable[Job]]) -> Job:
+        """``write(job)``; if a cancel request moved the job meanwhile, ``write`` again on the job
+        as it now stands (``cancel_requested`` set, for ``write`` to act on).
+
+        A cancel request leaves the job with the step holding it
+        (:meth:`~vidgate.jobs.store.JobStore.reread_for_holder`), so what the step learned (a
+        create's task id, a stored output) is written, never dropped for a lease to run out. Any
+        other move (a takeover) raises :class:`~vidgate.jobs.store.StaleJob`: the job's new holder
+        carries on from the row.
+        """
+        try:
+            return await write(job)
+        except StaleJob as stale:
+            fresh = await self.store.reread_for_holder(stale, job)
+            if fresh is None:
+                raise
+            return await write(fresh)
+
     async def finish(
         self,
         job: Job,
@@ -82,14 +101,19 @@ class StepContext:
         failure_code: str | None = None,
         **changes: Any,
     ) -> Job:
-        """End the job in ``status``; a failure keeps ``reason`` as its message."""
+        """End the job in ``status``; a failure keeps ``reason`` as its message. The end is
+        written even if a cancel request arrived meanwhile: there is nothing left to cancel."""
         if failure_code is not None or status is Status.FAILED:
             changes.setdefault("failure_message", reason)
-        return await self.store.release(
-            job,
-            self.clock(),
-            status=status,
-            status_reason=reason,
-            failure_code=failure_code,
-            **changes,
-        )
+
+        async def end(held: Job) -> Job:
+            return await self.store.release(
+                held,
+                self.clock(),
+                status=status,
+                status_reason=reason,
+                failure_code=failure_code,
+                **changes,
+            )
+
+        return await self.as_holder(job, end)

@@ -1,11 +1,18 @@
 """The step runner both queues take: a chain's parent goes to
 :class:`~vidgate.pipeline.chain.ChainSteps`, every other job to
-:class:`~vidgate.pipeline.steps.JobSteps`; both share one :class:`StepContext`."""
+:class:`~vidgate.pipeline.steps.JobSteps`; both share one :class:`StepContext`.
+
+A cancel request that lands while a step runs makes the step's next write stale; the runner then
+runs the job's step again at once on the row as it now stands, which acts on the request (the
+job is its holder's still: nothing waits for a lease to run out).
+"""
 
 from __future__ import annotations
 
+import logging
+
 from vidgate.jobs.models import Job
-from vidgate.jobs.store import JobStore
+from vidgate.jobs.store import JobStore, StaleJob
 from vidgate.pipeline.chain import ChainSteps
 from vidgate.pipeline.context import StepContext
 from vidgate.pipeline.steps import JobSteps
@@ -13,6 +20,8 @@ from vidgate.provider.limits import ProviderLimits
 from vidgate.requests.chain_plan import CHAIN_ENDPOINT
 
 __all__ = ["Pipeline"]
+
+log = logging.getLogger("vidgate.pipeline.runner")
 
 
 class Pipeline:
@@ -34,7 +43,25 @@ class Pipeline:
         return self.context.limits
 
     async def step(self, job: Job) -> Job:
-        """Run the job's next step; returns the job as written back."""
+        """Run the job's next step; returns the job as written back.
+
+        :class:`~vidgate.jobs.store.StaleJob` means the job was taken over (or ended) under this
+        step: its new holder carries on from the row.
+        """
+        try:
+            return await self._step(job)
+        except StaleJob as stale:
+            fresh = await self.store.reread_for_holder(stale, job)
+            if fresh is None:
+                raise
+            log.info(
+                "job %s: cancel requested during its %s step; acting on it",
+                job.id,
+                job.status.value,
+            )
+            return await self._step(fresh)
+
+    async def _step(self, job: Job) -> Job:
         if job.endpoint == CHAIN_ENDPOINT:
             return await self._chains.step(job)  # a chain's parent: its segments are jobs too
         return await self._jobs.step(job)

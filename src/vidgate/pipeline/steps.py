@@ -32,16 +32,20 @@ from vidgate.errors import (
 )
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import FailureCode, Status
+from vidgate.jobs.store import JobChanges
+from vidgate.pipeline.cancelling import CANCELLED_DURING_CREATE, cancel_upstream
 from vidgate.pipeline.context import StepContext, aware
 from vidgate.pipeline.download import download_output
 from vidgate.pipeline.polling import task_start
-from vidgate.provider.base import TaskSnapshot, TaskStatus
+from vidgate.provider.base import CreatedTask, TaskSnapshot, TaskStatus
 from vidgate.requests.generation import GenerationRequest, validate_request
 
 __all__ = ["JobSteps", "classify_failure"]
 
 log = logging.getLogger("vidgate.pipeline.steps")
 
+#: A job found ``submitting`` by a step: the one that sent its create stopped before recording it.
+_TAKEN_OVER = "taken over from a worker that stopped while submitting it"
 DEFAULT_TIMEOUT_FACTOR = 10.0  # a job may take this many times its model's expected run time
 MIN_TIMEOUT_SECONDS = 600.0
 
@@ -116,15 +120,23 @@ class JobSteps:
         except TransientFault as exc:
             # Refused before any task was made (429, load shedding): safe to try again later.
             delay = exc.retry_after or self.ctx.cadence.min_seconds * 5
+            waiting_reason = f"waiting to submit: {exc}"
             await self.ctx.store.finish_attempt(
                 job.id, job.attempt, status=Status.QUEUED, failure_message=str(exc)
             )
-            return await self.ctx.store.release(
-                job,
-                now + timedelta(seconds=delay),
-                status=Status.QUEUED,
-                status_reason=f"waiting to submit: {exc}",
-            )
+
+            async def wait_to_resend(held: Job) -> Job:
+                if held.cancel_requested:
+                    reason = "cancelled while being submitted; the create was refused, no task made"
+                    return await self.ctx.finish(held, Status.CANCELLED, reason=reason)
+                return await self.ctx.store.release(
+                    held,
+                    now + timedelta(seconds=delay),
+                    status=Status.QUEUED,
+                    status_reason=waiting_reason,
+                )
+
+            return await self.ctx.as_holder(job, wait_to_resend)
         except SubmissionUncertain as exc:
             return await self._uncertain(job, str(exc))
         except ProviderCredentialsRefused as exc:
@@ -133,6 +145,12 @@ class JobSteps:
             return await self._attempt_failed(job, FailureCode.PROVIDER_CREDENTIALS, str(exc))
         except (ProviderRefused, ValidationFailed, MediaRejected) as exc:
             return await self._attempt_failed(job, FailureCode.PROVIDER_REFUSED, str(exc))
+        return await self._record_task(job, created)
+
+    async def _record_task(self, job: Job, created: CreatedTask) -> Job:
+        """Write down the task a create made, whatever happened meanwhile: on its attempt first,
+        then on the job. A cancel that arrived while the create was in flight cancels that task
+        now, as soon as its id is known."""
         submitted = self.ctx.clock()
         await self.ctx.store.record_attempt(
             job.id, job.attempt, task_id=created.id, status=Status.RUNNING
@@ -140,19 +158,29 @@ class JobSteps:
         first_poll = self.ctx.cadence.next_delay(
             job.model, elapsed=0.0, speed=self.ctx.speed(job.model)
         )
-        return await self.ctx.store.release(
-            job,
-            submitted + timedelta(seconds=first_poll),
-            status=Status.RUNNING,
-            status_reason="submitted",
-            task_id=created.id,
-            submitted_at=submitted,
-            estimated_credits=created.estimated_credits or job.estimated_credits,
-            deadline_at=job.deadline_at or submitted + self._timeout(job.model),
-        )
+
+        async def record(held: Job) -> Job:
+            changes: JobChanges = {
+                "status": Status.RUNNING,
+                "status_reason": "submitted",
+                "task_id": created.id,
+                "submitted_at": submitted,
+                "estimated_credits": created.estimated_credits or held.estimated_credits,
+                "deadline_at": held.deadline_at or submitted + self._timeout(held.model),
+            }
+            if not held.cancel_requested:
+                next_run = submitted + timedelta(seconds=first_poll)
+                return await self.ctx.store.release(held, next_run, **changes)
+            # Recorded before the delete: a crash in between leaves a cancel request to act on.
+            changes["status_reason"] = "cancel requested while being submitted: cancelling its task"
+            held = await self.ctx.store.update_job(held, expected_version=held.version, **changes)
+            return await cancel_upstream(self.ctx, held, Status.CANCELLED, CANCELLED_DURING_CREATE)
+
+        return await self.ctx.as_holder(job, record)
 
     async def _reconcile_submission(self, job: Job) -> Job:
-        """Only a crash (or a lost lease) leaves a job here; decide from what was recorded."""
+        """Only a step that stopped mid-create (a crash, a lost lease) leaves a job here: a
+        cancel request meanwhile does not (:meth:`_record_task`). Decide from what was recorded."""
         attempts = {a.number: a for a in await self.ctx.store.list_attempts(job.id)}
         attempt = attempts.get(job.attempt)
         if attempt is None:
@@ -161,7 +189,7 @@ class JobSteps:
                 job,
                 self.ctx.clock(),
                 status=Status.QUEUED,
-                status_reason="resumed after a restart; the create had not been sent",
+                status_reason=f"{_TAKEN_OVER}; the create had not been sent",
             )
         if attempt.task_id is not None:
             # The answer was recorded on the attempt but not yet on the job: carry on polling.
@@ -169,7 +197,7 @@ class JobSteps:
                 job,
                 self.ctx.clock(),
                 status=Status.RUNNING,
-                status_reason="resumed after a restart",
+                status_reason=f"{_TAKEN_OVER}; following the task it made",
                 task_id=attempt.task_id,
                 submitted_at=job.submitted_at or attempt.created_at,
             )
@@ -199,10 +227,11 @@ class JobSteps:
         if task_id is None:  # pragma: no cover - a running job always has a task
             return await self._uncertain(job, "the job lost its task id")
         if job.cancel_requested:
-            return await self._cancel_upstream(job, Status.CANCELLED, "cancelled by request")
+            return await cancel_upstream(self.ctx, job, Status.CANCELLED, "cancelled by request")
         if self._deadline_passed(job, now):
             seconds = (now - (aware(job.submitted_at) or now)).total_seconds()
-            return await self._cancel_upstream(
+            return await cancel_upstream(
+                self.ctx,
                 job,
                 Status.FAILED,
                 f"timed out after {seconds:.0f} s; cancelled upstream",
@@ -321,23 +350,6 @@ class JobSteps:
             failure_message=message,
             **changes,
         )
-
-    async def _cancel_upstream(
-        self, job: Job, status: Status, reason: str, failure_code: str | None = None
-    ) -> Job:
-        if job.task_id:
-            try:
-                await self.ctx.provider.cancel_task(job.task_id)
-            except TransientFault as exc:
-                return await self.ctx.store.release(
-                    job,
-                    self.ctx.clock() + timedelta(seconds=exc.retry_after or 5),
-                    status_reason=f"cancelling upstream: {exc}",
-                )
-            await self.ctx.store.finish_attempt(
-                job.id, job.attempt, status=status, failure_code=failure_code
-            )
-        return await self.ctx.finish(job, status, reason=reason, failure_code=failure_code)
 
     # --- download ----------------------------------------------------------------------------
 

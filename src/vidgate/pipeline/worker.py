@@ -16,9 +16,11 @@ import os
 import socket
 import uuid
 
+from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.store import StaleJob
 from vidgate.jobs.wake import Wakeup, run_rounds
+from vidgate.pipeline.context import aware
 from vidgate.pipeline.runner import Pipeline
 from vidgate.settings import DEFAULTS
 
@@ -106,9 +108,14 @@ class Worker:
     async def _run_step(self, job: Job) -> None:
         async with self._slots:
             try:
-                await self.pipeline.step(job)
+                done = await self.pipeline.step(job)
             except StaleJob:
-                log.info("job %s changed under this worker; it will be re-read", job.id)
+                # A cancel request is acted on inside the step (Pipeline.step); this is a takeover.
+                log.info("job %s was taken over by another worker; leaving it to it", job.id)
+                return
             except Exception:
                 # A bug must not kill the worker: the lease runs out and the step is retried.
                 log.exception("job %s: step failed", job.id)
+                return
+        if not done.status.is_terminal and aware(done.next_run_at) <= utcnow():
+            self.wakeup.set()  # due again now (a chain's next segment): no idle pause first
