@@ -6,7 +6,8 @@
 # not give, so `vidgate serve` runs from the built image with `buildah run --isolation chroot`,
 # which shares the host's loopback. Checked: the image builds; it runs as a non-root user; its
 # HEALTHCHECK and volume are declared; `vidgate serve` from it answers /healthz; a job made through
-# it ends `succeeded` and its stored video is the one served back (same bytes, same sha256).
+# it ends `succeeded` and its stored video is the one served back (same bytes, same sha256);
+# everything it wrote in /data belongs to its user and is closed to others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,9 +94,11 @@ print(f"job {job['id']} succeeded: {out['bytes']} bytes, {out['width']}x{out['he
       f"sha256 {out['sha256'][:16]}..., served back identical")
 PY
 
-say "who owns what it stored"
+say "who owns what it stored, and who may read it"
 owners=$(buildah run --isolation chroot "$ctr" -- sh -c 'find /data -mindepth 1 ! -user vidgate | head -5')
 [ -z "$owners" ] || fail "files in /data not owned by vidgate: $owners"
+open=$(buildah run --isolation chroot "$ctr" -- sh -c 'find /data -perm /077 | head -5')
+[ -z "$open" ] || fail "files in /data open to other users: $open"
 buildah run --isolation chroot "$ctr" -- sh -c 'stat -c "%U %a %n" /data /data/vidgate.db'
 
 echo
