@@ -168,7 +168,7 @@ def _first_hour(r: dict[str, Any]) -> list[str]:
     batches = setups(route)
     shares = "; ".join(
         f"{setup.replace('_', ' ')}: "
-        + ", ".join(f"{c['share_of_limit']:.0%} {tag}" for tag, c in runs.items())
+        + ", ".join(f"{c['share_of_limit']:.1%} {tag}" for tag, c in runs.items())
         for setup, runs in batches.items()
     )
     told = (
@@ -183,6 +183,30 @@ def _first_hour(r: dict[str, Any]) -> list[str]:
         "stored video is the worker's wake-up (up to 0.25 s), the download, hash, probe and "
         "poster, and before the task exists, the claim and the create call."
     ]
+    missed = [
+        (setup, tag, c)
+        for setup, runs in batches.items()
+        for tag, c in runs.items()
+        if not c["meets_goal"]
+    ]
+    if missed:
+        setup, tag, c = min(missed, key=lambda m: m[2]["share_of_limit"])
+        stored = c["stored_seconds"]
+        gets_ok = all(
+            c.get("max_polls", 0) <= r.get("goal_gets", {}).get(t, 3) for _, t, c in missed
+        )
+        notes.append(
+            f"- **Where the misses went.** The furthest, {setup.replace('_', ' ')} {tag} at "
+            f"{c['share_of_limit']:.1%}: its 8 videos were stored {stored[0]:.2f} to "
+            f"{stored[-1]:.2f} s after their jobs were created, for {route['task_seconds']:g} s "
+            "tasks"
+            + (", with task GETs per task within the goal" if gets_ok else "")
+            + ". Between a task's end and its stored video come the poll, the download, hash, "
+            "probe and poster of 8 videos at once; before the task exists, the create call, of "
+            "which a worker sends 4 at a time (`VIDGATE_SUBMIT_CONCURRENCY`), so on a loaded "
+            "machine the second four start a create's latency later. Load average at the "
+            f"start: {', '.join(str(x) for x in r.get('load_average', ['?']))} (2 cores)."
+        )
     external = batches.get("external")
     if external:
         gets = ", ".join(
