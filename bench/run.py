@@ -165,7 +165,8 @@ def report(
         f"{_duration(sum(durations.values()))} on this machine (the sections' last "
         f"durations: {', '.join(f'{_TITLES[n]} {_duration(durations[n])}' for n in durations)}"
         "); the scale-out and the in-flight PostgreSQL case need the local PostgreSQL. "
-        "`--only NAME,...` re-runs some sections and keeps the others' figures.",
+        "`--only NAME,...` re-runs some sections and keeps the others' figures; `--only none` runs "
+        "nothing and only marks what has gone stale.",
         "",
         f"Machine: {info['cpus_usable']} CPUs (`nproc`), {info['memory_gib']} GiB memory, "
         f"Python {info['python']}, {info['platform']}; load average at start "
