@@ -162,10 +162,10 @@ def _inflight(r: dict[str, Any]) -> list[str]:
 
 
 def _first_hour(r: dict[str, Any]) -> list[str]:
-    from bench.first_hour import setups
+    from bench.sections import first_hour_setups
 
     f, route = r["first_video"], r["route"]
-    batches = setups(route)
+    batches = first_hour_setups(route)
     shares = "; ".join(
         f"{setup.replace('_', ' ')}: "
         + ", ".join(f"{c['share_of_limit']:.1%} {tag}" for tag, c in runs.items())
@@ -222,7 +222,7 @@ def _first_hour(r: dict[str, Any]) -> list[str]:
             "first task to end teaches the model its run time, and from then on a task costs "
             "two GETs; a restarted server learns it from the jobs it stored (from the create's "
             f"answer to stored, so local queueing is left out). Task GETs per task: {gets}. "
-            "Before (issue 24): the first poll came at the 60 s prior clamped to 30 s, after "
-            "the 20.5 s task had ended: 67 % of the limit cold."
+            "Before, a fresh server's first poll came at the end of the 60 s prior (clamped to "
+            "30 s), long after a 20.5 s task had ended."
         )
     return notes

@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -53,7 +52,7 @@ from bench.scale_out import Process
 from vidgate.emulator.server import EmulatorControl
 from vidgate.runtime import EMULATOR_API_KEY
 
-__all__ = ["GOAL_FIRST_VIDEO_EXTRA", "GOAL_GETS", "GOAL_LIMIT_SHARE", "run", "section", "setups"]
+__all__ = ["GOAL_FIRST_VIDEO_EXTRA", "GOAL_GETS", "GOAL_LIMIT_SHARE", "run"]
 
 GOAL_FIRST_VIDEO_EXTRA: Final = 1.5
 GOAL_LIMIT_SHARE: Final = 0.9
@@ -326,69 +325,6 @@ def run() -> dict[str, Any]:
         "load_average": load,
         "all_met": first["meets_goal"] and all(b["meets_goal"] for b in batches),
     }
-
-
-_SETUPS = {
-    "emulator_mode": "emulator mode (told the task time)",
-    "external": "external emulator, as Runway (not told)",
-}
-
-
-def setups(route: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The batches of each set-up (figures written before the external one: emulator mode)."""
-    if "emulator_mode" not in route:
-        return {"emulator_mode": {tag: route[tag] for tag in ("cold", "warm") if tag in route}}
-    return {setup: route[setup] for setup in _SETUPS if setup in route}
-
-
-def section(r: dict[str, Any], met: Callable[[bool | None], str]) -> list[str]:
-    """The report's section for :func:`run`'s figures (``met`` words a goal's verdict)."""
-    f, route = r["first_video"], r["route"]
-    gets = r.get("goal_gets", GOAL_GETS)
-    lines = [
-        "## 7. The first hour: the first video, and vidgate beside the naive route",
-        "",
-        f"Goal (first video stored within the task time + {r['goal_first_video_extra_s']} s, "
-        "with progress seen between 0 and 1; beside the naive route at >= "
-        f"{r['goal_limit_share']:.0%} of the limit in every batch, told the task time or not, "
-        f"with at most {gets['cold']} task GETs per task cold and {gets['warm']} warm): "
-        f"{met(r.get('all_met'))}. `bench/first_hour.py`.",
-        "",
-        f"First video: a fresh `vidgate serve` (emulator mode, {f['task_seconds']:g} s tasks), "
-        f"one 5 s gen4.5 job: stored **{f['stored_seconds']:.2f} s** after it was created "
-        f"(goal <= {f['task_seconds'] + r['goal_first_video_extra_s']:g} s), progress between "
-        f"0 and 1 seen: {'yes' if f['progress_between'] else 'no'} ({met(f['meets_goal'])}).",
-        "",
-        f"{route['jobs']} concurrent requests, {route['task_seconds']:g} s tasks (pending + "
-        "running), sent at once to the FastAPI route that wraps the sync SDK's "
-        "`create().wait_for_task_output()` (`bench/seed_route.py`). While it worked through "
-        "them, the same requests went to vidgate, batch after batch: in emulator mode, which "
-        "tells it the task time, and reaching another emulator as it reaches Runway "
-        "(`RUNWAYML_BASE_URL` and a secret), which does not; each cold (a fresh server on an "
-        "empty data directory), then warm (the same server), and the external one restarted "
-        "(a new process on that data directory). Every emulator: same knobs, no concurrency "
-        f"limit. The route took {route['route_wall_seconds']:.1f} s, so the limit (its wall "
-        f"time over one task's) is {route['limit']:.2f}x.",
-        "",
-        "| vidgate | batch | wall s (8 created -> 8 stored) | route / vidgate "
-        "| share of the limit | task GETs per task (most) | progress between 0 and 1 | goal |",
-        "|---|---|---:|---:|---:|---:|:---:|:---:|",
-    ]
-    for setup, batches in setups(route).items():
-        for tag, c in batches.items():
-            gets = f"{c['gets_per_task']:.2f} ({c['max_polls']})" if "max_polls" in c else "?"
-            lines.append(
-                f"| {_SETUPS[setup]} | {tag} | {c['wall_seconds']:.2f} | {c['ratio']:.2f}x | "
-                f"{c['share_of_limit']:.1%} | {gets} | "
-                f"{'yes' if c['progress_between'] else 'no'} | {met(c['meets_goal'])} |"
-            )
-    lines += [
-        "",
-        "Task GETs are the emulator's count for the batch over its 8 tasks; in brackets, the "
-        "most one job made (its `poll_count`). The limit and every ratio come from this run's "
-        "route.",
-    ]
-    return lines
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 
 from bench.common import ROOT, machine
 from bench.freshness import Freshness, freshness, measured_now, stale_mark
-from bench.sections import inflight_section, lag_section, scale_section
+from bench.sections import first_hour_section, inflight_section, lag_section, scale_section
 from bench.sections import met as _met
 
 __all__ = ["main", "report"]
@@ -123,12 +123,6 @@ def _download_section(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _first_hour_section(r: dict[str, Any]) -> list[str]:
-    from bench.first_hour import section
-
-    return section(r, _met)
-
-
 _TITLES = {
     "render": "render",
     "api": "API",
@@ -169,10 +163,14 @@ def report(
         "nothing and only marks what has gone stale.",
         "",
         f"Machine: {info['cpus_usable']} CPUs (`nproc`), {info['memory_gib']} GiB memory, "
-        f"Python {info['python']}, {info['platform']}; load average at start "
-        f"{', '.join(str(x) for x in info['load_average'])}. Last written {info['date']}, "
-        f"measuring {', '.join(_TITLES[n] for n in ran) or 'nothing'} "
-        f"({seconds / 60:.1f} minutes).",
+        f"Python {info['python']}, {info['platform']}. "
+        + (
+            f"Last written {info['date']}, measuring {', '.join(_TITLES[n] for n in ran)} "
+            f"({seconds / 60:.1f} minutes; load average at the start "
+            f"{', '.join(str(x) for x in info['load_average'])})."
+            if ran
+            else f"Last written {info['date']}, measuring nothing (staleness marks only)."
+        ),
         "",
         "The machine is shared and noisy: compare the figures within one section, not across "
         "sections. Every ratio is quoted with its partner measured in the same run (side by "
@@ -193,7 +191,7 @@ def report(
         "lag": lag_section,
         "inflight": inflight_section,
         "scale": scale_section,
-        "firsthour": _first_hour_section,
+        "firsthour": first_hour_section,
     }
     notes: list[str] = []
     for name, section in sections.items():
