@@ -63,7 +63,9 @@ $(WRK):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
 
-# Writes docs/benchmarks.md (about 14 minutes); BENCH_ARGS=--postgresql adds PostgreSQL.
+# Every benchmark in one run (about 40 minutes; the top of docs/benchmarks.md says how long the
+# last runs took), written to docs/benchmarks.md; BENCH_ARGS=--only=firsthour runs some sections,
+# BENCH_ARGS=--no-postgresql leaves out the in-flight PostgreSQL case (the scale-out needs it).
 bench: $(STAMP) $(WRK)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

@@ -1,12 +1,13 @@
 """Run every benchmark, print a markdown report and write it to ``docs/benchmarks.md``.
 
-``make bench`` runs ``python -m bench.run``. Options: ``--only
-render,api,download,lag,inflight,firsthour`` (a subset: its sections replace the same sections of
-the report already written, the others are kept with the date they were measured), ``--only scale``
-(``make bench-scale``: API and worker processes on PostgreSQL with workers killed,
-:mod:`bench.scale_out`), ``--jobs N`` (in-flight jobs, default 10,000), ``--lag-tasks N`` (default
-200), ``--postgresql`` (also run the in-flight case on the local PostgreSQL, in a scratch database
-``vidgate_bench`` dropped afterwards; about 6 more minutes, so ``make bench`` leaves it out).
+``make bench`` runs ``python -m bench.run``: every benchmark, one after another, in one run.
+Options: ``--only render,api,download,lag,inflight,firsthour,scale`` (a subset: its sections
+replace the same sections of the report already written; the others keep their figures, and
+are marked stale if the code they measure has changed since, :mod:`bench.freshness`; ``--only
+none`` measures nothing and only marks), ``--jobs N`` (in-flight jobs, default 10,000),
+``--lag-tasks N`` (default 200), ``--no-postgresql`` (leave out the in-flight case on the local
+PostgreSQL, in a scratch database ``vidgate_bench`` dropped afterwards; the scale-out needs
+PostgreSQL too).
 
 Each benchmark returns a dict of figures and its goal; this module only formats them. The
 machine is shared and has few cores, so each benchmark compares its contenders in the same run
@@ -20,23 +21,18 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench.common import ROOT, machine
+from bench.freshness import Freshness, freshness, measured_now, stale_mark
+from bench.sections import first_hour_section, inflight_section, lag_section, scale_section
+from bench.sections import met as _met
 
 __all__ = ["main", "report"]
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 NAMES = ("render", "api", "download", "lag", "inflight", "firsthour", "scale")
-# Not part of a plain `make bench` (it needs PostgreSQL and takes minutes): `make bench-scale`.
-DEFAULT_NAMES = NAMES[:-1]
-
-
-def _met(flag: bool | None) -> str:
-    if flag is None:
-        return "**not measured**"
-    return "**met**" if flag else "**not met**"
 
 
 def _render_section(r: dict[str, Any]) -> list[str]:
@@ -127,205 +123,77 @@ def _download_section(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _lag_section(r: dict[str, Any]) -> list[str]:
-    p, s = r["pipeline"], r["sdk"]
-    lines = [
-        "## 4. Lag from upstream finish to stored video, and task GETs",
-        "",
-        f"Goal (median lag <= {r['goal_median_lag_s']} s with at most "
-        f"{r['goal_get_ratio']:.0%} of the SDK's GETs): {_met(p.get('met'))} "
-        f"(lag {_met(p['median_lag_s'] <= r['goal_median_lag_s'])}, "
-        f"GETs {_met(p['get_ratio_to_sdk'] <= r['goal_get_ratio'])}).",
-        "",
-        f"{r['tasks']} tasks per client, run times {r['task_seconds']['min']:.0f}-"
-        f"{r['task_seconds']['max']:.0f} s (seeded uniform, median "
-        f"{r['task_seconds']['median']:.1f} s), all clients at the same time, each against its "
-        "own emulator. Warm-up: each client first ran 3 tasks (25, 30, 35 s), not counted, so "
-        "the worker's cadence had learned the model's run time (as a restarted `vidgate worker` "
-        "does from its database).",
-        "",
-        "| client | median lag s | p90 lag s | max lag s | task GETs | GETs per task "
-        "| GETs vs SDK | finished |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    rows = [("vidgate worker", p), ("official SDK, wait_for_task_output", s)]
-    for label, c in rows:
-        ratio = c.get("get_ratio_to_sdk", 1.0)
-        lines.append(
-            f"| {label} | {c['median_lag_s']:.2f} | {c['p90_lag_s']:.2f} | {c['max_lag_s']:.2f} "
-            f"| {c['task_gets']} | {c['gets_per_task']:.2f} | {ratio:.2f} "
-            f"| {c['finished']}/{c['tasks']} |"
-        )
-    lines += [
-        "",
-        "vidgate's lag ends when the job is written back SUCCEEDED: video downloaded, hashed, "
-        "probed and postered. The SDK's ends when the streamed file is closed (no probe, no "
-        "poster). GETs are the emulator's `taskGets` for the measured tasks.",
-    ]
-    return lines
+_TITLES = {
+    "render": "render",
+    "api": "API",
+    "download": "download",
+    "lag": "lag",
+    "inflight": "in flight",
+    "firsthour": "first hour",
+    "scale": "scale-out",
+}
 
 
-def _first_hour_section(r: dict[str, Any]) -> list[str]:
-    f, route = r["first_video"], r["route"]
-    share = r["goal_limit_share"]
-    lines = [
-        "## 7. The first hour: the first video, and vidgate beside the naive route",
-        "",
-        f"Goal (first video stored within the task time + {r['goal_first_video_extra_s']} s, "
-        f"with progress seen between 0 and 1; beside the naive route at >= {share:.0%} of the "
-        f"limit, cold and warm): {_met(r.get('all_met'))}. `bench/first_hour.py`; task GETs are "
-        "section 4's.",
-        "",
-        f"First video: a fresh `vidgate serve` (emulator mode, {f['task_seconds']:g} s tasks), "
-        f"one 5 s gen4.5 job: stored **{f['stored_seconds']:.2f} s** after it was created "
-        f"(goal <= {f['task_seconds'] + r['goal_first_video_extra_s']:g} s), progress between "
-        f"0 and 1 seen: {'yes' if f['progress_between'] else 'no'} "
-        f"({_met(f['meets_goal'])}).",
-        "",
-        f"{route['jobs']} concurrent requests, {route['task_seconds']:g} s tasks (pending + "
-        "running), sent at once to the FastAPI route that wraps the sync SDK's "
-        "`create().wait_for_task_output()` (`bench/seed_route.py`) and, at the same time, to "
-        "`vidgate serve` on an empty data directory (cold), then again to the same server "
-        f"(warm). The route took {route['route_wall_seconds']:.1f} s, so the limit (its wall "
-        f"time over one task's) is {route['limit']:.2f}x.",
-        "",
-        "| vidgate | wall s (8 created -> 8 stored) | route / vidgate | share of the limit "
-        "| progress between 0 and 1 | goal |",
-        "|---|---:|---:|---:|:---:|:---:|",
-    ]
-    for name in ("cold", "warm"):
-        c = route[name]
-        lines.append(
-            f"| {name} | {c['wall_seconds']:.2f} | {c['ratio']:.2f}x | "
-            f"{c['share_of_limit']:.0%} | {'yes' if c['progress_between'] else 'no'} "
-            f"| {_met(c['meets_goal'])} |"
-        )
-    return lines
-
-
-def _inflight_section(r: dict[str, Any]) -> list[str]:
-    lines = [
-        f"## 5. {r['goal_jobs']:,} jobs in flight in one worker process, peak RSS <= "
-        f"{r['goal_rss_mib']} MB",
-        "",
-    ]
-    cases = [(name, r[name]) for name in ("sqlite", "postgresql") if name in r]
-    verdicts = [
-        f"{name}: {_met(c.get('met'))}" if "peak_rss_mib" in c else f"{name}: {c['skipped']}"
-        for name, c in cases
-    ]
-    if "postgresql" not in r:
-        verdicts.append("postgresql: not run (`make bench BENCH_ARGS=--postgresql` adds it)")
-    lines += [f"Goal: {'; '.join(verdicts)}.", ""]
-    if r["jobs"] != r["goal_jobs"]:
-        lines += [f"Run with {r['jobs']:,} jobs, not {r['goal_jobs']:,}.", ""]
-    lines += [
-        "| process | jobs | peak RSS MiB | upstream tasks in flight at once | time to submit all s "
-        "| total s | task GETs (per task) | outcome | CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
-    ]
-    rows = [(f"vidgate worker, {name}", c) for name, c in cases if "peak_rss_mib" in c]
-    if "sdk" in r:
-        rows.append(("official SDK, gather(wait_for_task_output)", r["sdk"]))
-    for label, c in rows:
-        total = c.get("total_seconds")
-        if "statuses" in c:
-            outcome = ", ".join(f"{v:,} {k}" for k, v in c["statuses"].items())
-        else:
-            outcome = f"{c['succeeded']:,} succeeded, {c['errors']:,} failed"
-            if c.get("killed_after_seconds"):
-                outcome += f"; killed after {c['killed_after_seconds']:.0f} s, unfinished"
-                total = None
-        cpu = f"{c['cpu_seconds']:.0f}" if "cpu_seconds" in c else "?"
-        lines.append(
-            f"| {label} | {c['jobs']:,} | {c['peak_rss_mib']:.0f} | "
-            f"{c['max_in_flight_upstream']:,} | {c['submit_seconds']:.0f} | "
-            f"{f'{total:.0f}' if total is not None else '-'} | "
-            f"{c['task_gets']:,} ({c['gets_per_task']:.1f}) | {outcome} | {cpu} |"
-        )
-    lines += [
-        "",
-        f"Emulated tasks ran {r['task_seconds']:.0f} s (after 0.5 s PENDING) with "
-        "no concurrency limit, so every task was still RUNNING upstream when the last one was "
-        'created; "in flight at once" is the most tasks holding a slot at one instant, from '
-        "the emulator's `startedAt`/`endedAt`. Peak RSS is the process's `ru_maxrss` (the "
-        "parent's psutil samples, every 0.2 s, agree within a few MiB; a killed process is "
-        "reported by those samples). The worker process also enqueued the "
-        "jobs (`JobStore.create_job`) before its worker started; each job downloaded, probed "
-        "and postered its own copy of the (identical) 2 s clip.",
-    ]
-    for name, c in cases:
-        if "rss_mib" in c:
-            stages = ", ".join(f"{k} {v:.0f}" for k, v in c["rss_mib"].items())
-            lines.append(
-                f"- {name}: RSS MiB by stage: {stages}; "
-                f"enqueueing took {c['enqueue_seconds']:.0f} s."
-            )
-    return lines
-
-
-def _scale_section(r: dict[str, Any]) -> list[str]:
-    statuses = ", ".join(f"{v:,} {k}" for k, v in r["statuses"].items())
-    codes = ", ".join(f"{v} {k}" for k, v in r["failure_codes"].items()) or "none"
-    no_double = r["duplicate_tasks"] == 0 and r["jobs_with_two_tasks"] == 0
-    within = r["max_takeover_seconds"] <= r["recovery_bound_seconds"]
-    return [
-        f"## 6. Scale-out: {r['apis']} API and {r['workers']} worker processes on PostgreSQL, "
-        "workers killed with kill -9",
-        "",
-        f"Measured {r.get('measured_at', '?')} (`make bench-scale`). Goal: every job done "
-        f"with exactly one upstream task ({_met(no_double)}), a dead worker's jobs taken over "
-        f"within the stated bound of {r['recovery_bound_seconds']:.1f} s ({_met(within)}).",
-        "",
-        "| jobs | total s | jobs/s end to end | submit s | kills | takeover s (max) "
-        "| upstream tasks | duplicate creates | jobs with 2 tasks | outcome |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        f"| {r['jobs']:,} | {r['seconds']:.0f} | {r['jobs_per_second']:.1f} | "
-        f"{r['submit_seconds']:.0f} | {r['kills']} | "
-        f"{', '.join(f'{s:.1f}' for s in r['takeover_seconds'])} "
-        f"({r['max_takeover_seconds']:.1f}) | {r['tasks_created']:,} | "
-        f"{r['duplicate_tasks']} | {r['jobs_with_two_tasks']} | {statuses} |",
-        "",
-        f"Lease (`VIDGATE_LEASE_SECONDS`) {r['lease_seconds']:g} s: the bound is the lease, "
-        "plus one recovery tick, plus one poll (docs/deploy.md). Each emulated task ran "
-        f"{r['task_seconds']:g} s; all processes shared this machine's 2 cores with PostgreSQL "
-        f"and the emulator. Failure codes: {codes} (a kill between sending a create and "
-        "recording its answer leaves that job SUBMISSION_UNCERTAIN: reported, never resent). "
-        "Takeover is measured from the kill until no step the dead worker held is still held.",
-    ]
-
-
-def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str:
+def report(
+    info: dict[str, Any],
+    results: dict[str, Any],
+    seconds: float,
+    *,
+    fresh: Callable[[str, dict[str, Any]], Freshness] = freshness,
+    ran: Sequence[str] | None = None,
+) -> str:
+    """The markdown report of ``results`` (``ran``: the benchmarks this run measured, default
+    all of them; ``fresh`` says whether a benchmark's figures still describe the code)."""
+    ran = list(results) if ran is None else list(ran)
+    states = {n: fresh(n, r) for n, r in results.items() if "error" not in r}
+    stale = [n for n, state in states.items() if state.stale]
+    durations = {n: r["benchmark_seconds"] for n, r in results.items() if "benchmark_seconds" in r}
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`python -m bench.run`); do not edit by hand. Each goal comes "
-        'from the issue tracker; "met"/"not met" is decided by the figures of this run.',
+        'from the issue tracker; "met"/"not met" is decided by the figures of the run that '
+        "measured them.",
+        "",
+        f"`make bench` runs every section below in one run: about "
+        f"{_duration(sum(durations.values()))} on this machine (the sections' last "
+        f"durations: {', '.join(f'{_TITLES[n]} {_duration(durations[n])}' for n in durations)}"
+        "); the scale-out and the in-flight PostgreSQL case need the local PostgreSQL. "
+        "`--only NAME,...` re-runs some sections and keeps the others' figures; `--only none` runs "
+        "nothing and only marks what has gone stale.",
         "",
         f"Machine: {info['cpus_usable']} CPUs (`nproc`), {info['memory_gib']} GiB memory, "
-        f"Python {info['python']}, {info['platform']}; load average at start "
-        f"{', '.join(str(x) for x in info['load_average'])}. Date: {info['date']}. "
-        f"The whole run took {seconds / 60:.1f} minutes.",
+        f"Python {info['python']}, {info['platform']}. "
+        + (
+            f"Last written {info['date']}, measuring {', '.join(_TITLES[n] for n in ran)} "
+            f"({seconds / 60:.1f} minutes; load average at the start "
+            f"{', '.join(str(x) for x in info['load_average'])})."
+            if ran
+            else f"Last written {info['date']}, measuring nothing (staleness marks only)."
+        ),
         "",
-        "The machine is shared and noisy: compare the figures within one run (every comparison "
-        "below was measured side by side or alternating in this run), not across runs.",
+        "The machine is shared and noisy: compare the figures within one section, not across "
+        "sections. Every ratio is quoted with its partner measured in the same run (side by "
+        "side, or alternating). Each section says when and on which commit it was measured; one "
+        "whose code has changed since is marked **stale** (`bench/freshness.py`).",
         "",
     ]
-    earlier = sorted(
-        {f"{n} ({r['measured_at']})" for n, r in results.items() if r.get("measured_at")}
-        - {f"{n} ({info['date']})" for n in results}
-    )
-    if earlier:
-        lines += [f"Sections kept from an earlier run: {', '.join(earlier)}.", ""]
+    if stale:
+        lines += [
+            f"**Stale sections**: {', '.join(_TITLES[n] for n in stale)}: their figures describe "
+            "older code.",
+            "",
+        ]
     sections: dict[str, Callable[[dict[str, Any]], list[str]]] = {
         "render": _render_section,
         "api": _api_section,
         "download": _download_section,
-        "lag": _lag_section,
-        "inflight": _inflight_section,
-        "scale": _scale_section,
-        "firsthour": _first_hour_section,
+        "lag": lag_section,
+        "inflight": inflight_section,
+        "scale": scale_section,
+        "firsthour": first_hour_section,
     }
+    notes: list[str] = []
     for name, section in sections.items():
         if name not in results:
             continue
@@ -333,8 +201,11 @@ def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str
         if "error" in result:
             lines += [f"## {name}", "", f"**Failed to run**: `{result['error']}`", ""]
             continue
-        lines += [*section(result), ""]
-    notes = _findings(results)
+        head, *body = section(result)
+        mark = stale_mark(name, states[name], result.get("measured_at"))
+        lines += [head, "", mark, *body, ""]
+        flag = f"(**stale**, {_TITLES[name]}) " if states[name].stale else ""
+        notes += [f"- {flag}{note.removeprefix('- ')}" for note in _findings({name: result})]
     if notes:
         lines += ["## Findings", "", *notes, ""]
     lines += [
@@ -350,6 +221,10 @@ def report(info: dict[str, Any], results: dict[str, Any], seconds: float) -> str
     return "\n".join(lines)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def _findings(results: dict[str, Any]) -> list[str]:
     from bench.findings import findings
 
@@ -358,12 +233,12 @@ def _findings(results: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--only", default=",".join(DEFAULT_NAMES))
+    parser.add_argument("--only", default=",".join(NAMES))
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--lag-tasks", type=int, default=200)
-    parser.add_argument("--postgresql", action="store_true")
+    parser.add_argument("--no-postgresql", action="store_true")
     args = parser.parse_args(argv)
-    chosen = [n for n in args.only.split(",") if n]
+    chosen = [n for n in args.only.split(",") if n and n != "none"]
     unknown = set(chosen) - set(NAMES)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
@@ -375,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         "api": api_throughput.run,
         "download": download.run,
         "lag": lambda: lag.run(args.lag_tasks),
-        "inflight": lambda: inflight.run(args.jobs, postgresql=args.postgresql),
+        "inflight": lambda: inflight.run(args.jobs, postgresql=not args.no_postgresql),
         "firsthour": first_hour.run,
         "scale": scale_out.run,
     }
@@ -386,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         if name not in chosen:
             continue
         began = time.perf_counter()
+        measured = measured_now(name)  # the code as it is when the run starts
         print(f"-- {name} ...", file=sys.stderr, flush=True)
         try:
             results[name] = runners[name]()
@@ -394,13 +270,14 @@ def main(argv: list[str] | None = None) -> None:
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
         results[name]["benchmark_seconds"] = round(time.perf_counter() - began, 1)
         results[name]["measured_at"] = info["date"]
+        results[name].update(measured)
         print(f"-- {name} took {results[name]['benchmark_seconds']} s", file=sys.stderr)
     seconds = time.perf_counter() - start
-    # Sections not measured in this run (a subset, or `scale` in a plain `make bench`) stay as
-    # they were last measured.
+    # Sections not measured in this run keep their figures, marked stale if their code changed.
     kept = _written_results()
+    ran = list(results)
     results = {n: results.get(n, kept.get(n)) for n in NAMES if n in results or n in kept}
-    text = report(info, results, seconds)
+    text = report(info, results, seconds, ran=ran)
     print(text)
     DOCS.write_text(text)
     print(f"wrote {DOCS.relative_to(ROOT)}", file=sys.stderr)

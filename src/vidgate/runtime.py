@@ -134,10 +134,13 @@ async def _run_background(
     """Start the job steps, the webhook dispatcher and the usage reconciliation; the stack stops
     them first on exit."""
     settings = runtime.settings
-    # Learn each model's run time from the jobs already done, oldest first.
-    # (Submission to stored: an upper bound on the run time, so it can only lower a prior.)
+    # Learn each model's run time from the jobs already done, oldest first: a model learned by
+    # the last run is polled as a learned one from the first task on (pipeline/polling.py).
+    # (From the create's answer to stored: an upper bound on the task's run time that leaves
+    # out the time the job queued here, so it can only lower a prior.)
+    context = runtime.pipeline.context
     for model, seconds in reversed(await runtime.store.recent_run_seconds()):
-        runtime.pipeline.context.cadence.observe_at_most(model, seconds)
+        context.cadence.observe_at_most(model, seconds, context.speed(model))
     # Temporary objects older than any live write are leftovers of a crash.
     await runtime.storage.cleanup_temporary(timedelta(hours=1))
     # The first job should not wait for the provider's first answer (connection, tier).

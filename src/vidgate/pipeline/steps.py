@@ -255,7 +255,8 @@ class JobSteps:
                 reason=f"the task no longer exists upstream (deleted outside vidgate): {exc}",
                 failure_code=FailureCode.TASK_VANISHED,
             )
-        return await self._apply(job, task, now)
+        # Stamped once the answer is in: its progress figure is never newer than its time.
+        return await self._apply(job, task, self.ctx.clock())
 
     async def _key_refused(self, job: Job, now: datetime, exc: Exception) -> Job:
         return await self._wait_for_operator(job, now, f"waiting for a valid API key: {exc}")
