@@ -267,6 +267,17 @@ class Settings(BaseSettings):
         description="PEM private key of VIDGATE_C2PA_CERTIFICATE (EC P-256/384/521, Ed25519 or "
         "RSA); set both or neither.",
     )
+    c2pa_trust_anchors: Path | None = Field(
+        None,
+        description="PEM file of trust anchors (root certificates) added to the C2PA trust list "
+        "vidgate ships: outputs whose signer chains to one report `trusted: true`. In emulator "
+        "mode, DATA_DIR/emulator/c2pa-root.pem trusts the emulator's signer.",
+    )
+    c2pa_allowed_signers: Path | None = Field(
+        None,
+        description="PEM file of signing certificates trusted as they are (pinned), whatever they "
+        "chain to.",
+    )
     log_format: Literal["human", "json"] = Field(
         "human",
         description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
