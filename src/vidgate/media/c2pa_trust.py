@@ -111,6 +111,10 @@ class TrustSetup:
         """A fresh ``c2pa.Context`` (a few milliseconds): Readers and Builders are made from it."""
         return c2pa.Context.from_dict(self.settings())
 
+    def summary(self) -> str:
+        """Each list's name and size, e.g. for ``vidgate doctor``."""
+        return ", ".join(f"{t.name} ({t.count})" for t in self.lists)
+
     @property
     def signer_lists(self) -> list[str]:
         """The names of the lists a claim signer may be on."""
