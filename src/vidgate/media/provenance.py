@@ -232,7 +232,8 @@ def read_provenance(
         if _is_missing(exc):
             return ProvenanceReport(present=False, valid=False)
         error = str(exc)
-        if "RemoteManifest" in type(exc).__name__:
+        # c2pa raises a plain C2paError "Remote: must fetch remote manifests from url ..."
+        if "RemoteManifest" in type(exc).__name__ or error.startswith("Remote:"):
             error = f"the manifest is stored elsewhere (a URL), and vidgate fetches none: {exc}"
         return ProvenanceReport(
             present=True, valid=False, state="Invalid", error=error, trust_reason=error
