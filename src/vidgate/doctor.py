@@ -242,8 +242,17 @@ async def _c2pa(settings: Settings) -> Check:
             "reinstall vidgate's locked c2pa-python; provenance reports are off until then",
         )
     certificate, key = settings.c2pa_certificate, settings.c2pa_private_key
-    signing = certificate is not None and key is not None
-    detail = f"c2pa {version}; joined chains are {'signed' if signing else 'unsigned'}"
+    signing = "signed" if certificate is not None and key is not None else "unsigned"
+    trust, trust_problem = _trust(settings)
+    detail = f"c2pa {version}; trusts {trust}; joined chains are {signing}"
+    if trust_problem is not None:
+        return Check(
+            "c2pa",
+            CheckStatus.FAIL,
+            f"{detail}, but {trust_problem}",
+            "point that setting at a readable PEM file of certificates, or unset it "
+            "(vidgate serve refuses to start until then)",
+        )
     if certificate is not None and key is not None:
         from vidgate.media.provenance import SigningIdentity
 
@@ -257,6 +266,20 @@ async def _c2pa(settings: Settings) -> Check:
                 "check VIDGATE_C2PA_CERTIFICATE and VIDGATE_C2PA_PRIVATE_KEY",
             )
     return Check("c2pa", CheckStatus.OK, detail, None)
+
+
+def _trust(settings: Settings) -> tuple[str, str | None]:
+    """The trust lists signatures are checked against, told; and why the operator's do not load."""
+    from vidgate.emulator.shared import trusted_root_pending
+    from vidgate.media.c2pa_trust import ANCHORS_SETTING, load_trust, shipped_trust
+
+    anchors, later = settings.c2pa_trust_anchors, ""
+    if trusted_root_pending(settings):
+        anchors, later = None, f", {ANCHORS_SETTING} (the emulator's root, once it has started)"
+    try:
+        return load_trust(anchors, settings.c2pa_allowed_signers).summary() + later, None
+    except ConfigurationError as exc:
+        return shipped_trust().summary() + later, str(exc)
 
 
 async def _disk(data_dir: Path) -> Check:

@@ -25,6 +25,7 @@ from vidgate.errors import ProviderCredentialsRefused, VidgateError
 from vidgate.jobs.step_queue import QueueTimings, StepQueue
 from vidgate.jobs.store import JobStore
 from vidgate.jobs.wake import Wakeup
+from vidgate.media.c2pa_trust import load_trust
 from vidgate.media.provenance import SigningIdentity
 from vidgate.migrations import open_migrated_engine, upgrade_database
 from vidgate.pipeline.context import StepContext
@@ -331,6 +332,8 @@ async def open_runtime(
             # A chain's next segment (or a segment to cancel) runs at once.
             job_due=job_submitted,
             signing=_signing_identity(settings),
+            # Loaded once the emulator has written its test root (one may name it).
+            trust=load_trust(settings.c2pa_trust_anchors, settings.c2pa_allowed_signers),
         )
         runtime = Runtime(
             settings=settings,

@@ -1,9 +1,8 @@
 """The one place that reads the environment.
 
 Every setting is a ``VIDGATE_*`` variable (CLI flags override them), except the two the official
-``runwayml`` SDK reads itself: ``RUNWAYML_API_SECRET`` and ``RUNWAYML_BASE_URL``. vidgate honours
-them exactly as the SDK does, so pointing vidgate at Runway, a staging host or an emulator is one
-variable.
+``runwayml`` SDK reads itself, ``RUNWAYML_API_SECRET`` and ``RUNWAYML_BASE_URL``, honoured exactly
+as the SDK does: pointing vidgate at Runway, a staging host or an emulator is one variable.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,6 +28,10 @@ from vidgate.errors import ConfigurationError
 __all__ = ["DEFAULTS", "Settings", "get_settings", "load_settings", "secrets_keys"]
 
 DEFAULT_DATA_DIR = Path("var")
+
+
+#: Settings given as comma-separated lists.
+_LISTS = ("media_allowed_hosts", "allowed_hosts", "allowed_origins", "webhook_allowed_ports")
 
 
 class Settings(BaseSettings):
@@ -277,6 +281,17 @@ class Settings(BaseSettings):
         description="PEM private key of VIDGATE_C2PA_CERTIFICATE (EC P-256/384/521, Ed25519 or "
         "RSA); set both or neither.",
     )
+    c2pa_trust_anchors: Path | None = Field(
+        None,
+        description="PEM file of trust anchors (root certificates) added to the C2PA trust list "
+        "vidgate ships: outputs whose signer chains to one report `trusted: true`. In emulator "
+        "mode, DATA_DIR/emulator/c2pa-root.pem trusts the emulator's signer.",
+    )
+    c2pa_allowed_signers: Path | None = Field(
+        None,
+        description="PEM file of signing certificates trusted as they are (pinned), whatever they "
+        "chain to.",
+    )
     log_format: Literal["human", "json"] = Field(
         "human",
         description="The log of `vidgate serve` and `vidgate worker` on stderr: `human` lines "
@@ -296,26 +311,18 @@ class Settings(BaseSettings):
         description="Runway API base URL, as the official SDK reads it.",
     )
 
-    @field_validator("media_allowed_hosts", "allowed_hosts", mode="before")
+    @field_validator(*_LISTS, mode="before")
     @classmethod
-    def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [h.strip().lower().rstrip(".") for h in value.split(",") if h.strip()]
-        return value
-
-    @field_validator("allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [o.strip().lower().rstrip("/") for o in value.split(",") if o.strip()]
-        return value
-
-    @field_validator("webhook_allowed_ports", mode="before")
-    @classmethod
-    def _split_ports(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [p.strip() for p in value.split(",") if p.strip()]
-        return value
+    def _split_list(cls, value: object, info: ValidationInfo) -> object:
+        """A comma-separated variable as a list: host names and origins in their one form."""
+        if not isinstance(value, str):
+            return value
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if info.field_name == "allowed_origins":
+            return [origin.lower().rstrip("/") for origin in items]
+        if info.field_name == "webhook_allowed_ports":
+            return items
+        return [host.lower().rstrip(".") for host in items]
 
     @field_validator("webhook_allowed_ports")
     @classmethod
@@ -347,15 +354,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'vidgate.db').resolve()}"
+        default = f"sqlite+aiosqlite:///{(self.data_dir / 'vidgate.db').resolve()}"
+        return self.database_url or default
 
     @property
     def resolved_storage_url(self) -> str:
-        if self.storage_url:
-            return self.storage_url
-        return (self.data_dir / "media").resolve().as_uri()
+        return self.storage_url or (self.data_dir / "media").resolve().as_uri()
 
 
 def secrets_keys(text: str) -> list[bytes]:

@@ -13,6 +13,7 @@ import pytest
 from serving import VIDGATE, vidgate_env
 
 from vidgate.emulator.config import EmulatorConfig
+from vidgate.emulator.content_credentials import make_test_identity
 from vidgate.emulator.server import EmulatorServer
 
 ACCEPTED_KEY = "key_" + "a" * 128
@@ -49,6 +50,37 @@ def test_emulator_mode_passes_and_names_each_check(tmp_path: Path) -> None:
     # A new data directory is never migrated: worth a warning, not a block.
     assert checks["database"]["status"] == "warn"
     assert "vidgate migrate" in checks["database"]["fix"]
+    # The trust lists: the shipped ones with their date and size.
+    assert checks["c2pa"]["status"] == "ok"
+    assert (
+        "trusts C2PA trust list of 2026-08-05 (30), C2PA TSA trust list of 2026-08-05 (22);"
+        in checks["c2pa"]["detail"]
+    )
+
+
+def test_the_operators_trust_anchors_load_or_fail_with_the_fix(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    # The emulator's root, before any emulator wrote it: vidgate serve reads it after.
+    root = data / "emulator" / "c2pa-root.pem"
+    code, report = doctor(vidgate_env(data, VIDGATE_C2PA_TRUST_ANCHORS=str(root)))
+    c2pa = by_name(report)["c2pa"]
+    assert code == 0 and c2pa["status"] == "ok", c2pa
+    assert "VIDGATE_C2PA_TRUST_ANCHORS (the emulator's root, once it has started)" in c2pa["detail"]
+    # A file of two anchors: loaded and counted.
+    _, first = make_test_identity()
+    _, second = make_test_identity()
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(first + second)
+    code, report = doctor(vidgate_env(data, VIDGATE_C2PA_TRUST_ANCHORS=str(anchors)))
+    c2pa = by_name(report)["c2pa"]
+    assert code == 0 and "VIDGATE_C2PA_TRUST_ANCHORS (2)" in c2pa["detail"], c2pa
+    # A file that is no PEM bundle blocks serving, and the fix says what to do.
+    anchors.write_text("a private key, by mistake\n")
+    code, report = doctor(vidgate_env(data, VIDGATE_C2PA_ALLOWED_SIGNERS=str(anchors)))
+    c2pa = by_name(report)["c2pa"]
+    assert code == 1 and c2pa["status"] == "fail", c2pa
+    assert f"VIDGATE_C2PA_ALLOWED_SIGNERS: {anchors} is not a PEM file" in c2pa["detail"]
+    assert "readable PEM file of certificates" in c2pa["fix"]
 
 
 def test_an_accepted_key_shows_the_organization_and_the_clock(

@@ -24,6 +24,7 @@ from vidgate.emulator.server import EmulatorServer
 from vidgate.emulator.testing import download
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.media.c2pa_trust import load_trust
 from vidgate.media.frames import extract_frame
 from vidgate.media.mp4_layout import is_faststart
 from vidgate.media.probe import probe_media
@@ -232,8 +233,12 @@ def _emulator_bytes(emulator: EmulatorServer, task_id: str | None) -> bytes:
 async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
     harness: Harness, tmp_path: Path
 ) -> None:
-    identity, _ = make_test_identity("operator")
+    identity, operator_root = make_test_identity("operator")
     harness.pipeline.context.signing = identity
+    # Both roots are anchors: the emulator's (the segments' signer) and the operator's.
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(operator_root + harness.emulator.state.outputs.signer.root_pem)
+    trust = harness.pipeline.context.trust = load_trust(anchors)
     parent = await harness.submit_chain(
         {
             "model": "veo3.1",
@@ -260,6 +265,7 @@ async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
         assert child.provenance is not None
         assert child.provenance["valid"] and child.provenance["ai_generated"]
         assert child.provenance["issuer"] == ISSUER
+        assert child.provenance["trusted"], child.provenance["trust_reason"]
         assert child.preview_key is not None
 
     # The chain: one sound track as long as the video, faststart, signed naming its segments.
@@ -271,10 +277,15 @@ async def test_a_chain_with_sound_keeps_it_and_names_its_segments_when_signed(
     assert abs(info.audio_duration_seconds - 12.0) <= 1 / FPS
     assert done.output_audio_seconds == pytest.approx(info.audio_duration_seconds)
     assert is_faststart(video)
-    report = read_provenance(video)
+    report = read_provenance(video, trust)
     assert report.valid and report.ai_generated and report.signer == "operator"
     assert report.ingredients == ("segment 1 of 3", "segment 2 of 3", "segment 3 of 3")
     assert done.provenance == report.as_dict()
+    # Every signer, the operator's and each segment's, judged by the job's trust lists.
+    assert [(s["title"], s["trusted"], s["issuer"]) for s in done.provenance["signers"]] == [
+        (None, True, ISSUER),
+        *((f"segment {k} of 3", True, ISSUER) for k in (1, 2, 3)),
+    ]
     assert done.preview_key == f"jobs/{done.id}/preview.webp"  # made as it was stored
     preview = harness.path(done.preview_key).read_bytes()
     assert preview[:4] == b"RIFF" and preview[8:12] == b"WEBP"

@@ -35,6 +35,7 @@ __all__ = [
     "JobOut",
     "JobOutput",
     "JobProvenance",
+    "JobSigner",
     "ModelList",
     "ModelOut",
     "ReadyOut",
@@ -136,12 +137,30 @@ class JobAudio(ApiOut):
     duration_seconds: float | None = None
 
 
+class JobSigner(ApiOut):
+    """One signature in the output: its own manifest's, or an ingredient's."""
+
+    manifest: str = Field(description="The manifest's label (urn:c2pa:...).")
+    title: str | None = Field(None, description="The ingredient's title; null: the file itself.")
+    issuer: str | None = None
+    signer: str | None = None
+    trusted: bool = Field(description="The signer is on a trust list vidgate was given.")
+    trusted_by: str | None = Field(None, description="The list that vouches for the signer.")
+    reason: str | None = Field(None, description="Why the signer is not trusted.")
+
+
 class JobProvenance(ApiOut):
     """The output's C2PA content credentials, as vidgate read and verified them."""
 
     present: bool = Field(description="The file carries a C2PA manifest.")
     valid: bool = Field(description="Its signature and the hash over the file's bytes check out.")
-    trusted: bool = Field(False, description="The signer is on a trust list vidgate was given.")
+    trusted: bool = Field(
+        False, description="Valid, and its signer is on a trust list vidgate was given."
+    )
+    trust_reason: str | None = Field(
+        None, description="Why not trusted, e.g. `signer not on the trust list (checked: ...)`."
+    )
+    trusted_by: str | None = Field(None, description="The list that vouches for the signer.")
     state: str | None = Field(None, description="c2pa's validation state: Invalid, Valid, Trusted.")
     issuer: str | None = Field(None, description="The signing certificate's organisation.")
     signer: str | None = None
@@ -153,6 +172,11 @@ class JobProvenance(ApiOut):
         default_factory=list, description="What the file was made from (a chain's segments)."
     )
     failures: list[str] = Field(default_factory=list)
+    signers: list[JobSigner] = Field(
+        default_factory=list,
+        description="Every signature: the file's own first, then its "
+        "ingredients' (a chain's segments).",
+    )
     error: str | None = None
     unsigned_reason: str | None = Field(
         None, description="Why vidgate did not sign a file it made itself (a joined chain)."

@@ -22,12 +22,22 @@ from vidgate.api.logging import AccessLog, configure_logging
 from vidgate.api.published import publish, withdraw
 from vidgate.errors import ConfigurationError
 from vidgate.http_guard import is_loopback
+from vidgate.media.c2pa_trust import load_trust
 from vidgate.runtime import open_key_store
 from vidgate.settings import Settings, load_settings
 
 __all__ = ["count_active_keys", "is_loopback", "serve"]
 
 log = logging.getLogger("vidgate.api")
+
+
+def _check_trust(settings: Settings) -> None:
+    """A C2PA trust file that does not load stops serve with one line, before anything starts
+    (the runtime loads it again once the emulator, if any, has written its root)."""
+    from vidgate.emulator.shared import trusted_root_pending  # only emulator mode needs it
+
+    if not trusted_root_pending(settings):
+        load_trust(settings.c2pa_trust_anchors, settings.c2pa_allowed_signers)
 
 
 async def count_active_keys(settings: Settings) -> int:
@@ -50,6 +60,7 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    _check_trust(settings)
     configure_logging(settings)
     listener = bind_listener(settings.host, settings.port)  # a busy port: one line, first
     settings.data_dir.mkdir(parents=True, exist_ok=True)

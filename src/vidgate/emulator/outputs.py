@@ -28,6 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlencode
 
+from vidgate.emulator.config import EmulatorConfig
 from vidgate.emulator.content_credentials import EmulatorSigner
 from vidgate.emulator.plan import RenderPlan
 from vidgate.emulator.render import render_video
@@ -51,7 +52,14 @@ class UrlCheck(StrEnum):
 class OutputStore:
     """Output files of one emulator: where they live, how they are rendered and signed."""
 
-    def __init__(self, directory: Path | None, *, workers: int, secret: bytes) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        *,
+        workers: int,
+        secret: bytes,
+        credentials_home: Path | None = None,
+    ) -> None:
         self._owned = directory is None
         if directory is None:
             directory = Path(tempfile.mkdtemp(prefix="vidgate-emulator-"))
@@ -63,7 +71,17 @@ class OutputStore:
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self.render_cache = RenderCache(directory / CACHE_DIR)
-        self.signer = EmulatorSigner()  # a fresh test certificate chain per emulator
+        # The test certificate chain: kept in credentials_home, else fresh for this emulator.
+        self.signer = EmulatorSigner(credentials_home)
+
+    @classmethod
+    def from_config(cls, config: EmulatorConfig, *, secret: bytes) -> OutputStore:
+        """The output store of an emulator configured so; with a state file, its signing chain is
+        kept beside it (``DATA_DIR/emulator`` in emulator mode), so the root outlives restarts."""
+        home = config.state_file.parent if config.state_file else None
+        return cls(
+            config.output_dir, workers=config.render_workers, secret=secret, credentials_home=home
+        )
 
     def path(self, task_id: str) -> Path:
         return self.directory / f"{task_id}.mp4"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vidgate.emulator.config import EmulatorConfig
+from vidgate.emulator.content_credentials import ROOT_FILE
 from vidgate.emulator.server import EmulatorControl, EmulatorServer
 from vidgate.errors import ConfigurationError
 from vidgate.settings import Settings
@@ -40,7 +41,13 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["EMULATOR_DIR", "TAKEOVER_SECONDS", "SharedEmulator", "emulator_config"]
+__all__ = [
+    "EMULATOR_DIR",
+    "TAKEOVER_SECONDS",
+    "SharedEmulator",
+    "emulator_config",
+    "trusted_root_pending",
+]
 
 log = logging.getLogger("vidgate.emulator")
 
@@ -55,6 +62,19 @@ def emulator_config(settings: Settings) -> EmulatorConfig:
         task_seconds=settings.emulator_task_seconds,
         state_file=home / "state.db",
         output_dir=home / "outputs",
+    )
+
+
+def trusted_root_pending(settings: Settings) -> bool:
+    """True when ``VIDGATE_C2PA_TRUST_ANCHORS`` names this data directory's emulator test root
+    before any emulator has written it: vidgate reads it once its emulator has started."""
+    anchors = settings.c2pa_trust_anchors
+    root = settings.data_dir.resolve() / EMULATOR_DIR / ROOT_FILE
+    return bool(
+        settings.emulator_mode
+        and anchors is not None
+        and not anchors.exists()
+        and anchors.resolve() == root
     )
 
 

@@ -55,7 +55,7 @@ class EmulatorState:
         # With a state file, tasks, uploads and credits outlive this process (state_file.py).
         self._file = StateFile(config.state_file, self.clock) if config.state_file else None
         secret = self._file.secret() if self._file else secrets.token_bytes(32)
-        self.outputs = OutputStore(config.output_dir, workers=config.render_workers, secret=secret)
+        self.outputs = OutputStore.from_config(config, secret=secret)
         self._lock = threading.RLock()
         self._scheduler = Scheduler(self._lock, self._step, enabled=background)
         self._secret = secret

@@ -275,7 +275,12 @@ class ChainSteps:
                     )
                     # vidgate's own file: signed with the operator's certificate, or said unsigned.
                     provenance = await asyncio.to_thread(
-                        sign_joined, joined, paths, model=plan.model, identity=self.ctx.signing
+                        sign_joined,
+                        joined,
+                        paths,
+                        model=plan.model,
+                        identity=self.ctx.signing,
+                        trust=self.ctx.trust,
                     )
                 columns = await store_video(self.ctx.storage, job.id, joined, provenance=provenance)
             except MediaRejected as exc:

@@ -9,7 +9,7 @@ must not lose to a cancel request that arrived meanwhile (:meth:`StepContext.as_
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -18,6 +18,7 @@ from vidgate.clock import utcnow
 from vidgate.jobs.models import Job
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore, StaleJob
+from vidgate.media.c2pa_trust import TrustSetup, shipped_trust
 from vidgate.media.provenance import SigningIdentity
 from vidgate.pipeline.polling import PollCadence
 from vidgate.provider.base import Provider
@@ -64,6 +65,9 @@ class StepContext:
     job_due: Callable[[str], Awaitable[None]] | None = None
     #: The operator's C2PA identity, which signs joined chains (None: they stay unsigned).
     signing: SigningIdentity | None = None
+    #: Whom outputs' content credentials are checked against: the shipped C2PA lists and the
+    #: operator's anchors and pinned signers.
+    trust: TrustSetup = field(default_factory=shipped_trust)
 
     def speed(self, model: str) -> str:
         """The catalog's speed class of ``model`` ("standard" for a model it does not list)."""

@@ -106,7 +106,7 @@ async def _store_output(ctx: StepContext, job: Job, task: TaskSnapshot) -> Job:
     async with ctx.storage.staged(".mp4") as path:
         async with ctx.provider.open_output(task.output[0]) as body:
             digest = await fill_file(path, body, length=body.length, limit=ctx.output_max_bytes)
-        columns = await store_video(ctx.storage, job.id, path, digest)
+        columns = await store_video(ctx.storage, job.id, path, digest, trust=ctx.trust)
     await ctx.store.finish_attempt(job.id, job.attempt, status=Status.SUCCEEDED)
     return await ctx.finish(
         job, Status.SUCCEEDED, reason="stored", cost_credits=task.cost_credits, **columns

@@ -30,6 +30,7 @@ from typing import Any
 from vidgate.errors import MediaRejected, NotFound
 from vidgate.jobs.status import Status
 from vidgate.jobs.store import JobStore
+from vidgate.media.c2pa_trust import TrustSetup
 from vidgate.media.frames import save_poster
 from vidgate.media.preview import make_preview
 from vidgate.media.probe import MediaInfo
@@ -87,12 +88,18 @@ class Extras:
 
 
 async def derive_extras(
-    path: Path, *, job_id: str, provenance: dict[str, Any] | None = None
+    path: Path,
+    *,
+    job_id: str,
+    provenance: dict[str, Any] | None = None,
+    trust: TrustSetup | None = None,
 ) -> Extras:
-    """The poster, preview and provenance (unless ``provenance`` is given) of the local video
-    at ``path``, made side by side on threads of their own."""
+    """The poster, preview and provenance (unless ``provenance`` is given; read against
+    ``trust``) of the local video at ``path``, made side by side on threads of their own."""
     poster = io.BytesIO()
-    read = asyncio.to_thread(_provenance_of, path) if provenance is None else _given(provenance)
+    read = (
+        asyncio.to_thread(_provenance_of, path, trust) if provenance is None else _given(provenance)
+    )
     _, preview, report = await asyncio.gather(
         asyncio.to_thread(save_poster, path, poster, field="output"),
         asyncio.to_thread(_preview_or_none, path, job_id),
@@ -152,8 +159,8 @@ def _preview_or_none(path: Path, job_id: str) -> bytes | None:
         return None
 
 
-def _provenance_of(path: Path) -> dict[str, Any]:
-    return read_provenance(path).as_dict()
+def _provenance_of(path: Path, trust: TrustSetup | None) -> dict[str, Any]:
+    return read_provenance(path, trust).as_dict()
 
 
 async def _given(provenance: dict[str, Any]) -> dict[str, Any]:
@@ -166,18 +173,20 @@ def sign_joined(
     *,
     model: str,
     identity: SigningIdentity | None,
+    trust: TrustSetup | None = None,
 ) -> dict[str, Any]:
-    """Sign the joined chain at ``joined`` in place, its segments as ingredients; its report.
+    """Sign the joined chain at ``joined`` in place, its segments as ingredients; its report,
+    each signer judged by ``trust``.
 
     Without an ``identity`` the file stays as joined and the report says it is unsigned.
     """
     if identity is None:
-        report = read_provenance(joined).as_dict()
+        report = read_provenance(joined, trust).as_dict()
         report["unsigned_reason"] = UNSIGNED_REASON
         return report
     manifest = ai_generated_manifest("video.mp4", model=model, generator=_GENERATOR, composite=True)
     signed = joined.with_suffix(".signed.mp4")
     ingredients = [(f"segment {i + 1} of {len(segments)}", p) for i, p in enumerate(segments)]
-    sign_video(joined, signed, manifest, identity, ingredients=ingredients)
+    sign_video(joined, signed, manifest, identity, ingredients=ingredients, trust=trust)
     os.replace(signed, joined)
-    return read_provenance(joined).as_dict()
+    return read_provenance(joined, trust).as_dict()

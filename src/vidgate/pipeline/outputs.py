@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vidgate.errors import MediaRejected
+from vidgate.media.c2pa_trust import TrustSetup
 from vidgate.media.probe import MediaInfo, probe_media
 from vidgate.pipeline.output_extras import audio_columns, derive_extras, preview_key
 from vidgate.storage import FileDigest, Storage, StoredObject
@@ -40,17 +41,19 @@ async def store_video(
     digest: FileDigest | None = None,
     *,
     provenance: dict[str, Any] | None = None,
+    trust: TrustSetup | None = None,
 ) -> dict[str, Any]:
     """Store the local file ``path`` (its ``digest``, if it was hashed on the way in) as job
     ``job_id``'s video, byte for byte (never re-muxed: its content credentials stay valid), with
-    its poster and preview, its provenance read unless ``provenance`` is given; the job's columns.
+    its poster and preview, its provenance read (against ``trust``) unless ``provenance`` is
+    given; the job's columns.
 
     Raises :class:`MediaRejected` (and stores nothing) when the file is not a video.
     """
     info = await asyncio.to_thread(probe_media, path, field="output")
     if info.kind != "video":
         raise MediaRejected.single("output", f"the output is {info.mime_type}, not a video")
-    extras = await derive_extras(path, job_id=job_id, provenance=provenance)
+    extras = await derive_extras(path, job_id=job_id, provenance=provenance, trust=trust)
     video, poster = video_key(job_id), poster_key(job_id)
     # The small files first: a video whose commit fails leaves no big object behind. No reader
     # sees any of them before the job records its keys.

@@ -117,6 +117,16 @@ export function renderAdvancedFields(fields) {
   $("advanced-count").textContent = count ? `${count} options` : "";
 }
 
+// A job's optional settings, taken again for a re-run: those this page can edit.
+export function restoreAdvanced(fields, request) {
+  state.advanced = {};
+  for (const [name, field] of Object.entries(fields)) {
+    const value = request[name];
+    if (value === undefined || CORE.has(name) || field.required || !EDITABLE.has(field.type)) continue;
+    state.advanced[name] = value;
+  }
+}
+
 // The fields the user set that this endpoint takes.
 export function advancedBody(fields) {
   const body = {};

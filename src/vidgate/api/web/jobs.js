@@ -1,5 +1,6 @@
 // Jobs: the current one in the output panel (progress, then the video playing, with download
-// and copy-link) and every job in the gallery below, newest first.
+// and copy-link) and every job in the gallery below, newest first: each card as tall as its
+// video's ratio makes it, packed without holes (see sizeCard), and each one can be run again.
 import { api, mediaUrl } from "./api.js";
 import { $, copyText, el } from "./dom.js";
 import { state, TERMINAL } from "./state.js";
@@ -7,13 +8,47 @@ import { state, TERMINAL } from "./state.js";
 const PAGE_SIZE = 12;
 const cards = new Map(); // job id -> card parts
 
+export const rerunRequested = { notify: () => {} }; // set by main.js: fill the form with a job
+
+const known = (value) => value !== null && value !== undefined;
+
+// What a job costs: what was charged once it ended, the most it may cost while it runs. A job
+// that failed or was cancelled is charged what the provider reported, else nothing (the spend
+// rule GET /v1/usage follows); one whose create has an unknown outcome may yet cost its estimate.
 export function credits(job) {
-  if (job.costCredits !== null && job.costCredits !== undefined) return `${job.costCredits} credits`;
-  if (job.estimatedCredits !== null && job.estimatedCredits !== undefined) {
-    return `est. ${job.estimatedCredits} credits`;
+  const ended = job.status === "failed" || job.status === "cancelled";
+  if (known(job.costCredits)) {
+    return ended ? `charged ${job.costCredits} credits` : `${job.costCredits} credits`;
   }
+  if (ended && job.failure && job.failure.code === "SUBMISSION_UNCERTAIN") {
+    const most = known(job.estimatedCredits) ? ` (up to ${job.estimatedCredits} credits)` : "";
+    return `charge unknown${most}`;
+  }
+  if (ended) return "charged 0 credits";
+  if (known(job.estimatedCredits)) return `est. ${job.estimatedCredits} credits`;
   return "cost unknown";
 }
+
+// The card's picture keeps its video's shape: the stored size once known, else the ratio asked.
+function aspect(job) {
+  const out = job.output;
+  if (out && out.width && out.height) return `${out.width} / ${out.height}`;
+  const asked = /^(\d+):(\d+)$/.exec(job.request.ratio || "");
+  return asked ? `${asked[1]} / ${asked[2]}` : "16 / 9";
+}
+
+// The gallery is a grid of small rows (grid-auto-rows in style.css); each card spans as many as
+// its height and one gap take, so cards of any ratio pack with no hole (and dense flow fills
+// what is left). Measured again whenever a card's size changes: its video loads, its text
+// grows, the window is resized.
+function sizeCard(item) {
+  const style = getComputedStyle($("gallery"));
+  const row = parseFloat(style.gridAutoRows) || 1;
+  const gap = parseFloat(style.columnGap) || 0;
+  item.style.gridRowEnd = `span ${Math.ceil((item.getBoundingClientRect().height + gap) / row)}`;
+}
+
+const sizer = new ResizeObserver((entries) => entries.forEach((entry) => sizeCard(entry.target)));
 
 function elapsed(job) {
   const start = Date.parse(job.createdAt);
@@ -154,6 +189,9 @@ function makeCard(job, cancel) {
   const stop = el("button", { type: "button", className: "small", text: "Cancel" });
   stop.setAttribute("aria-label", `Cancel the job ${prompt}`);
   stop.addEventListener("click", () => cancel(job.id));
+  const again = el("button", { type: "button", className: "small", text: "Re-run" });
+  again.setAttribute("aria-label", `Re-run ${prompt} with its settings`);
+  again.addEventListener("click", () => rerunRequested.notify(state.jobs.get(job.id) || job));
   const details = [job.model, job.request.ratio, job.request.duration ? `${job.request.duration} s` : null];
   const created = new Date(job.createdAt);
   const item = el(
@@ -168,7 +206,7 @@ function makeCard(job, cancel) {
       el("p", { className: "meta", text: Number.isNaN(created.getTime()) ? "" : created.toLocaleString() }),
       status,
       progress,
-      el("div", { className: "actions" }, cost, download, copy, stop),
+      el("div", { className: "actions" }, cost, download, copy, again, stop),
     ),
   );
   return { item, screen, status, progress, cost, download, copy, cancel: stop, video: null };
@@ -180,6 +218,7 @@ function updateCard(card, job) {
     ? job.status + (job.failure ? `: ${job.failure.message || job.failure.code}` : "")
     : `${job.status} · ${percent}%`;
   card.status.className = `state ${job.status}`;
+  card.screen.style.aspectRatio = aspect(job);
   card.progress.value = percent;
   card.progress.hidden = TERMINAL.has(job.status);
   card.cost.textContent = credits(job);
@@ -214,6 +253,7 @@ export function upsertJob(job, cancel) {
     // Newest first: ids sort by creation time.
     const later = [...$("gallery").children].find((item) => item.dataset.jobId < job.id);
     $("gallery").insertBefore(card.item, later || null);
+    sizer.observe(card.item);
   }
   updateCard(card, job);
   $("gallery-empty").hidden = cards.size > 0;

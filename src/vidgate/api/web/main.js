@@ -17,9 +17,18 @@ import {
   requestBody,
   updatePromptCount,
 } from "./form.js";
-import { cardStatus, loadGallery, renderCurrent, showCurrent, upsertJob, wireCurrent } from "./jobs.js";
+import {
+  cardStatus,
+  loadGallery,
+  renderCurrent,
+  rerunRequested,
+  showCurrent,
+  upsertJob,
+  wireCurrent,
+} from "./jobs.js";
 import { mediaChanged } from "./media.js";
 import { clearErrors, showError } from "./problems.js";
+import { rerun } from "./rerun.js";
 import { showRequest, wireSnippets } from "./snippets.js";
 import { streamEvents } from "./events.js";
 import { ENDPOINT_LABELS, state, TERMINAL } from "./state.js";
@@ -146,6 +155,7 @@ async function submit(event) {
     });
     upsertJob(job, cancelJob);
     showCurrent(job);
+    $("rerun-note").hidden = true;
   } catch (error) {
     showError(error);
   } finally {
@@ -222,6 +232,7 @@ async function boot() {
 function wire() {
   auth.onRefused = () => askForKey("The server needs an API key.");
   formChanged.notify = updateEstimate;
+  rerunRequested.notify = (job) => rerun(job).catch(showError);
   advancedChanged.notify = updateEstimate;
   mediaChanged.notify = () => {
     updateRecommendation();

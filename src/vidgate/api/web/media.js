@@ -100,6 +100,29 @@ function mediaField(name, field) {
   return wrapper;
 }
 
+// A job's inputs, taken again for a re-run: what it names by URI (an upload's runway://, an
+// https URL, a short data URI). A data URI the API showed cut short cannot be sent again, nor
+// several frames in one field: those are named for the user to attach again.
+export function restoreMedia(fields, request) {
+  const missing = [];
+  for (const name of Object.keys(state.media)) delete state.media[name];
+  for (const [name, field] of mediaFieldsOf(fields)) {
+    let value = request[name];
+    if (value === undefined) continue;
+    let kind = field.type === "frames" ? "image" : field.kind;
+    if (field.type === "typed_media" && value && typeof value === "object") {
+      kind = value.type;
+      value = value.uri;
+    }
+    if (Array.isArray(value) && value.length === 1 && value[0].position === "first") value = value[0].uri;
+    const whole = typeof value === "string" && !/\.\.\.\(\d+ characters\)$/.test(value);
+    if (whole) state.media[name] = { uri: value, kind, name: "the job's input" };
+    else missing.push(MEDIA_LABELS[name] || name);
+  }
+  $("media-fields").dataset.names = ""; // drawn again, showing what was taken
+  return missing;
+}
+
 async function uploadFile(name, file, parts) {
   parts.error.hidden = true;
   parts.input.setAttribute("aria-invalid", "false");
