@@ -27,6 +27,7 @@ from vidgate.api.errors import install_error_handlers
 from vidgate.api.links import LinkSigner, load_link_secret
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
+from vidgate.api.routes.console import router as console_router
 from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
@@ -40,6 +41,7 @@ from vidgate.api.routes.usage import router as usage_router
 from vidgate.api.routes.web import router as web_router
 from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
+from vidgate.intake.console import OperatorConsole
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.intake.uploads import UploadIntake
@@ -150,6 +152,13 @@ def create_app(
                     sdk_retry_window_seconds=runtime.settings.sdk_retry_window_seconds,
                 ),
                 links=LinkSigner(load_link_secret(runtime.settings)),
+                console=OperatorConsole(
+                    engine=runtime.engine,
+                    store=runtime.store,
+                    keys=keys,
+                    provider_health=runtime.provider_health,
+                    limits=runtime.pipeline.limits,
+                ),
             )
             mode = "emulator mode" if runtime.emulator_mode else "runway mode"
             auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
@@ -181,6 +190,7 @@ def create_app(
         outputs_router,
         runway_router,
         openai_router,
+        console_router,
         web_router,
     ):
         app.include_router(router)

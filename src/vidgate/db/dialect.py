@@ -188,7 +188,9 @@ async def claim_due(
     return claimed
 
 
-def utc_day(column: InstrumentedAttribute[datetime], bind: Bind) -> ColumnElement[str]:
+def utc_day(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None], bind: Bind
+) -> ColumnElement[str]:
     """SQL: the UTC day of a stored time, as ``YYYY-MM-DD`` text."""
     if is_sqlite(bind):
         # Stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS...' (see vidgate.db.base.UTCDateTime).
