@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -203,7 +204,7 @@ def create_app(
 
 
 class RequestMiddleware:
-    """Per request: an id (``X-Request-ID``), the security headers and the request counter.
+    """Per request: an id (``X-Request-ID``), the security headers, the request counter and timer.
 
     A 413 (from :class:`~vidgate.api.body_guard.BodyGuard` or the upload route) sent before the
     body was read ends the connection (``Connection: close``): the rest
@@ -223,6 +224,7 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         request_id = f"{self._id_prefix}{next(self._counter):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         ctx = getattr(scope["app"].state, "ctx", None)
@@ -262,6 +264,8 @@ class RequestMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 ctx.metrics.requests.labels(scope["method"], template, str(status)).inc()
+                seconds = time.perf_counter() - started
+                ctx.metrics.request_seconds.labels(scope["method"], template).observe(seconds)
 
 
 async def _linger(receive: Receive) -> None:

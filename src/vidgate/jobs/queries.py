@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, select
 
-from vidgate.db.dialect import utc_day
+from vidgate.db.dialect import Bind, lowered, utc_day
 from vidgate.errors import NotFound, ValidationFailed
 from vidgate.jobs.models import Attempt, Job, JobEvent
 from vidgate.jobs.status import Status
@@ -48,14 +48,14 @@ class StoredOutputs(NamedTuple):
     bytes: int
 
 
-def _text_match(text: str) -> ColumnElement[bool]:
+def _text_match(text: str, bind: Bind) -> ColumnElement[bool]:
     """SQL: the job's id is ``text``, or its prompt or failure message contains it (any case)."""
     needle = text.lower()
     prompt = Job.request["promptText"].as_string()
     return or_(
         Job.id == text.upper(),
-        func.lower(prompt).contains(needle, autoescape=True),
-        func.lower(Job.failure_message).contains(needle, autoescape=True),
+        lowered(prompt, bind).contains(needle, autoescape=True),
+        lowered(Job.failure_message, bind).contains(needle, autoescape=True),
     )
 
 
@@ -103,7 +103,7 @@ class JobQueries(JobTable):
         if failure_code is not None:
             stmt = stmt.where(Job.failure_code == failure_code)
         if text:
-            stmt = stmt.where(_text_match(text))
+            stmt = stmt.where(_text_match(text, self.engine))
         if cursor is not None:
             if not _CURSOR.match(cursor):
                 raise ValidationFailed.single("cursor", "not a cursor returned by this API")
