@@ -31,12 +31,14 @@ export function daysBetween(first, last) {
   return days;
 }
 
-// A round axis maximum at or above `value`, and its tick step: 1, 2 or 5 times a power of ten.
-function axis(value) {
+// A round axis maximum at or above `value`, and its tick step: 1, 2 or 5 times a power of ten
+// (at least 1 for counts, which have no fractions).
+function axis(value, whole) {
   if (value <= 0) return { max: 1, step: 1 };
   const raw = value / 4;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  let step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  if (whole) step = Math.max(1, Math.round(step));
   return { max: Math.ceil(value / step) * step, step };
 }
 
@@ -47,8 +49,10 @@ function short(number) {
 }
 
 // Draws into `container`: `series` is [{name, values: Map(day -> number)}], `days` the x axis.
-// `unit` names what is counted ("credits", "jobs"); `empty` is said when every value is 0.
-export function stackedBars(container, { days, series, unit, empty }) {
+// `unit` is [one, many] ("job", "jobs"); `whole`: the values are counts; `empty` is said when
+// every value is 0.
+export function stackedBars(container, { days, series, unit, whole = false, empty }) {
+  const named = (value) => `${short(value)} ${value === 1 ? unit[0] : unit[1]}`;
   const totals = days.map((day) => series.reduce((sum, s) => sum + (s.values.get(day) || 0), 0));
   const grand = totals.reduce((a, b) => a + b, 0);
   container.replaceChildren();
@@ -56,7 +60,7 @@ export function stackedBars(container, { days, series, unit, empty }) {
     container.append(el("p", { className: "hint chart-empty", text: empty }));
     return;
   }
-  const { max, step } = axis(Math.max(...totals));
+  const { max, step } = axis(Math.max(...totals), whole);
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const slot = plotWidth / days.length;
@@ -67,7 +71,7 @@ export function stackedBars(container, { days, series, unit, empty }) {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: "img",
     class: "bars",
-    "aria-label": `${short(grand)} ${unit} over ${days.length} days, ${series.length} series`,
+    "aria-label": `${named(grand)} over ${days.length} days, ${series.length} series`,
   });
   for (let tick = 0; tick <= max + step / 2; tick += step) {
     chart.append(
@@ -75,7 +79,7 @@ export function stackedBars(container, { days, series, unit, empty }) {
       svg("text", { x: MARGIN.left - 6, y: y(tick) + 4, "text-anchor": "end", class: "tick" }, short(tick)),
     );
   }
-  // About eight day labels, whatever the span.
+  // About eight day labels, whatever the span, counted back from the last day (always labelled).
   const every = Math.max(1, Math.ceil(days.length / 8));
   days.forEach((day, index) => {
     const x = MARGIN.left + index * slot + (slot - barWidth) / 2;
@@ -93,11 +97,11 @@ export function stackedBars(container, { days, series, unit, empty }) {
         "data-series": s.name,
         "data-day": day,
       });
-      bar.append(svg("title", {}, `${s.name}: ${short(value)} ${unit} on ${day}`));
+      bar.append(svg("title", {}, `${s.name}: ${named(value)} on ${day}`));
       chart.append(bar);
       base += value;
     });
-    if (index % every === 0 || index === days.length - 1) {
+    if ((days.length - 1 - index) % every === 0) {
       const label = svg("text", { x: x + barWidth / 2, y: HEIGHT - 8, "text-anchor": "middle", class: "tick" });
       label.textContent = day.slice(5);
       chart.append(label);
@@ -109,7 +113,7 @@ export function stackedBars(container, { days, series, unit, empty }) {
     const total = days.reduce((sum, day) => sum + (s.values.get(day) || 0), 0);
     const swatch = svg("svg", { viewBox: "0 0 10 10", class: "swatch", "aria-hidden": "true" });
     swatch.append(svg("rect", { width: 10, height: 10, rx: 2, fill: PALETTE[seriesIndex % PALETTE.length] }));
-    legend.append(el("li", {}, swatch, ` ${s.name} `, el("span", { className: "hint", text: `${short(total)} ${unit}` })));
+    legend.append(el("li", {}, swatch, ` ${s.name} `, el("span", { className: "hint", text: named(total) })));
   });
   container.append(chart, legend);
 }

@@ -1,9 +1,9 @@
 // How the console writes numbers, sizes and times.
 
-// Credits and counts: at most two decimals, no trailing zeros.
+// Credits and counts: at most two decimals, thousands grouped ("1,000,000").
 export function amount(value) {
   if (value === null || value === undefined) return "–";
-  return `${+Number(value).toFixed(2)}`;
+  return Number(value).toLocaleString("en-US", { maximumFractionDigits: 2 });
 }
 
 // Bytes in the largest unit that keeps the number at or above 1 (decimal units, as disks say).

@@ -35,9 +35,10 @@ function askForKey(message) {
   $("api-key").focus();
 }
 
-// A refusal of the key: 401 (unknown, revoked, or none sent) or 403 (not an admin key).
+// What to say when the key is refused: 401 (unknown, revoked, or none sent: the heading says it
+// all) or 403 (not an admin key); null for any other error.
 function refusal(error) {
-  if (error.status === 401) return auth.key ? "That key was refused." : "The server needs an API key.";
+  if (error.status === 401) return auth.key ? "That key was refused." : "";
   if (error.code === "admin_required") return "That key is not an admin key.";
   return null;
 }
@@ -73,7 +74,14 @@ function renderSystem(view) {
     ? `at the provider, read ${view.organizationReadAt.slice(11, 19)} UTC`
     : "not read from the provider yet";
 
-  const rows = view.slots.map((s) =>
+  renderSlots();
+}
+
+// The models with tasks running or made in the last 24 h; all of them with "Show idle models".
+function renderSlots() {
+  const all = $("slots-idle").checked;
+  const shown = system.slots.filter((s) => all || s.inUse > 0 || s.dailyUsed > 0);
+  const rows = shown.map((s) =>
     el("tr", { dataset: { model: s.model } },
       el("td", {}, el("code", { text: s.model })),
       el("td", {}, meter(s.inUse, s.maxConcurrent)),
@@ -82,7 +90,13 @@ function renderSystem(view) {
     ),
   );
   $("slots").tBodies[0].replaceChildren(...rows);
-  $("slots-empty").hidden = rows.length > 0;
+  $("slots").hidden = rows.length === 0;
+  const empty = $("slots-empty");
+  empty.hidden = rows.length > 0;
+  const read = system.organizationReadAt ? ` (read ${system.organizationReadAt.slice(11, 16)} UTC)` : "";
+  empty.textContent = system.slots.length
+    ? `No task is running, and the provider's count of the past 24 h${read} is 0 for all ${plural(system.slots.length, "model")}.`
+    : "The provider's tier limits are not known yet.";
 }
 
 // "2 of 5" with a bar (a <meter>: the browser draws it, screen readers read it).
@@ -110,13 +124,14 @@ async function loadCharts() {
   stackedBars($("spend-chart"), {
     days: daysBetween(spend.from, spend.to),
     series: seriesOf(spend.data, (r) => keyName(r.keyId), (r) => r.spentCredits + r.reservedCredits),
-    unit: "credits",
+    unit: ["credit", "credits"],
     empty: "No credits spent in these days.",
   });
   stackedBars($("failures-chart"), {
     days: daysBetween(failures.from, failures.to),
     series: seriesOf(failures.data, (r) => r.code || "no code", (r) => r.jobs),
-    unit: "jobs",
+    unit: ["job", "jobs"],
+    whole: true,
     empty: "No job failed in these days.",
   });
   setFailureCodes([...new Set(failures.data.map((r) => r.code).filter(Boolean))].sort());
@@ -157,7 +172,7 @@ async function guarded(work) {
     await work();
   } catch (error) {
     const message = refusal(error);
-    if (message) askForKey(message);
+    if (message !== null) askForKey(message);
     else setHeader(`Error: ${error.message}`);
   }
 }
@@ -182,6 +197,7 @@ function wire() {
   auth.onRefused = () => {};
   $("key-form").addEventListener("submit", useKey);
   $("days").addEventListener("change", () => guarded(loadCharts));
+  $("slots-idle").addEventListener("change", () => system && renderSlots());
   wireKeys(keysChanged);
 }
 
