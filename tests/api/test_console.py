@@ -98,7 +98,9 @@ async def test_keys_roles_and_budgets_are_managed_through_the_api(api: Api) -> N
     assert (await api.get("/v1/generations", headers=token)).status_code == 200
     assert (await api.get("/v1/admin/keys", headers=token)).status_code == 403
 
-    promoted = await api.put(f"/v1/admin/keys/{key['id']}/role", json={"role": "admin"}, headers=admin)
+    promoted = await api.put(
+        f"/v1/admin/keys/{key['id']}/role", json={"role": "admin"}, headers=admin
+    )
     assert promoted.status_code == 200 and promoted.json()["role"] == "admin"
     assert (await api.get("/v1/admin/keys", headers=token)).status_code == 200
     await api.put(f"/v1/admin/keys/{key['id']}/role", json={"role": "user"}, headers=admin)
@@ -212,7 +214,9 @@ async def test_filters_spend_failures_and_storage_from_real_jobs(api: Api) -> No
 
     failures = (await api.get("/v1/admin/failures", headers=admin)).json()
     assert [(r["code"], r["jobs"]) for r in failures["data"]] == [("SAFETY.INPUT.TEXT", 1)]
-    assert (await api.get("/v1/admin/failures", params={"days": 367}, headers=admin)).status_code == 422
+    assert (
+        await api.get("/v1/admin/failures", params={"days": 367}, headers=admin)
+    ).status_code == 422
 
     # Storage: the bytes of the three stored videos, as each job reports its own.
     sizes = []
