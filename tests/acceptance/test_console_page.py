@@ -198,3 +198,37 @@ def walk_through_the_console(
             assert client.get("/v1/generations", headers=headers).status_code == 401
         p.screenshot(path=ARTIFACTS / "4-keys.png", full_page=True)
         assert not problems, problems
+
+
+def test_without_keys_the_console_opens_and_keeps_the_first_admin_key(tmp_path: Path) -> None:
+    """A loopback server without keys: the console opens at once and says that the first key turns
+    keys on; an admin key made there becomes the page's own, so the console stays open."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server = Served(env=vidgate_env(tmp_path / "var"), cwd=tmp_path)
+    try:
+        with browser_on(server.url) as (p, problems):
+            p.goto("/console")
+            p.locator("#console").wait_for(state="visible")
+            assert p.locator("#key-section").is_hidden()
+            assert "turns keys on" in p.locator("#auth-banner").inner_text()
+            assert "auth off" in p.locator("#server-status").inner_text()
+            wait_for(p, "() => document.querySelector('#spend-chart .chart-empty') !== null")
+            p.screenshot(path=ARTIFACTS / "5-auth-off.png", full_page=True)
+
+            p.get_by_label("New key for").fill("ops")
+            p.get_by_role("checkbox", name="Admin key").check()
+            p.get_by_role("button", name="Create key").click()
+            p.locator("#new-token-value").wait_for(state="visible")
+            token = p.locator("#new-token-value").inner_text()
+            wait_for(
+                p, "() => document.querySelector('#server-status').textContent.includes('API keys')"
+            )
+            assert p.locator("#auth-banner").is_hidden() and p.locator("#console").is_visible()
+            assert p.evaluate("() => localStorage.getItem('vidgate.apiKey')") == token
+            assert p.locator("#keys tbody tr", has_text="admin").count() == 1
+            with httpx.Client(base_url=server.url) as client:
+                assert client.get("/v1/admin/system").status_code == 401  # keys are on now
+            p.screenshot(path=ARTIFACTS / "6-first-admin-key.png", full_page=True)
+            assert not problems, problems
+    finally:
+        server.stop()

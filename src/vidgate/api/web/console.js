@@ -184,9 +184,17 @@ async function useKey(event) {
   await guarded(start);
 }
 
-// A key made while the server runs without keys turns keys on: an admin key is used from then on.
+// A key made while the server runs without keys turns keys on: an admin key is used from then on;
+// after a plain one the page stays as it is (its token on show) and says what changed.
 async function keysChanged(created) {
-  if (created && system && system.auth === "off" && created.role === "admin") auth.set(created.token);
+  if (created && system && system.auth === "off") {
+    if (created.role !== "admin") {
+      clearInterval(timer); // a refresh now would be refused, and hide the token
+      $("new-token-note").hidden = false;
+      return;
+    }
+    auth.set(created.token);
+  }
   await guarded(async () => {
     await refresh();
     await loadJobs();
