@@ -7,7 +7,8 @@ Split by who must act, so every layer knows what to do with an error without ins
     │   ├── ValidationFailed          one or more named field problems (422)
     │   ├── Unauthorized              no API key, or an unknown or revoked one (401)
     │   ├── Forbidden                 refused whoever asks (403)
-    │   │   └── CrossOriginRefused    a state-changing request from a foreign browser origin (403)
+    │   │   ├── CrossOriginRefused    a state-changing request from a foreign browser origin (403)
+    │   │   └── AdminRequired         an operator's route asked with a plain API key (403)
     │   ├── NotFound                  no such job, upload or model for this caller (404)
     │   ├── MethodNotAllowed          a method the path does not take (405)
     │   ├── NotAcceptable             an Accept header nothing here satisfies (406)
@@ -47,6 +48,7 @@ from typing import Any, ClassVar, Self
 __all__ = [
     "ERRORS_BY_CODE",
     "ERRORS_BY_STATUS",
+    "AdminRequired",
     "BudgetExceeded",
     "ConfigurationError",
     "Conflict",
@@ -155,8 +157,13 @@ class Forbidden(RequestError):
 class CrossOriginRefused(Forbidden):
     """A browser request from another origin that would change state (CSRF, DNS rebinding)."""
 
-    status_code = 403
     code = "cross_origin_refused"
+
+
+class AdminRequired(Forbidden):
+    """An operator's route (``/console``, ``/v1/admin``) asked with a plain (not admin) key."""
+
+    code = "admin_required"
 
 
 class RequestTimeout(RequestError):
@@ -242,8 +249,7 @@ class WebhookSignatureInvalid(RequestError):
     Raised by :func:`vidgate.webhooks.verify_webhook` in the receiver's code: refuse the request.
     """
 
-    status_code = 400
-    code = "invalid_signature"
+    code = "invalid_signature"  # 400, as every RequestError
 
 
 class BudgetExceeded(RequestError):

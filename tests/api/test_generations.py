@@ -227,3 +227,5 @@ async def test_health_ready_metrics(api: Api) -> None:
     assert "vidgate_stored_bytes" in text
     assert "vidgate_credits_estimated_total 24.0" in text
     assert 'vidgate_http_requests_total{method="POST",route="/v1/generations",status="202"}' in text
+    timed = 'vidgate_http_request_duration_seconds_count{method="POST",route="/v1/generations"} 1.0'
+    assert timed in text

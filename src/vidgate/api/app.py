@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -27,6 +28,7 @@ from vidgate.api.errors import install_error_handlers
 from vidgate.api.links import LinkSigner, load_link_secret
 from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
+from vidgate.api.routes.console import router as console_router
 from vidgate.api.routes.events import router as events_router
 from vidgate.api.routes.generations import router as generations_router
 from vidgate.api.routes.health import router as health_router
@@ -40,6 +42,7 @@ from vidgate.api.routes.usage import router as usage_router
 from vidgate.api.routes.web import router as web_router
 from vidgate.api.routes.webhooks import job_payload
 from vidgate.api.routes.webhooks import router as webhooks_router
+from vidgate.intake.console import OperatorConsole
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.intake.uploads import UploadIntake
@@ -150,6 +153,13 @@ def create_app(
                     sdk_retry_window_seconds=runtime.settings.sdk_retry_window_seconds,
                 ),
                 links=LinkSigner(load_link_secret(runtime.settings)),
+                console=OperatorConsole(
+                    engine=runtime.engine,
+                    store=runtime.store,
+                    keys=keys,
+                    provider_health=runtime.provider_health,
+                    limits=runtime.pipeline.limits,
+                ),
             )
             mode = "emulator mode" if runtime.emulator_mode else "runway mode"
             auth_state = "API keys required" if await auth.auth_enabled() else "auth off"
@@ -181,6 +191,7 @@ def create_app(
         outputs_router,
         runway_router,
         openai_router,
+        console_router,
         web_router,
     ):
         app.include_router(router)
@@ -193,7 +204,7 @@ def create_app(
 
 
 class RequestMiddleware:
-    """Per request: an id (``X-Request-ID``), the security headers and the request counter.
+    """Per request: an id (``X-Request-ID``), the security headers, the request counter and timer.
 
     A 413 (from :class:`~vidgate.api.body_guard.BodyGuard` or the upload route) sent before the
     body was read ends the connection (``Connection: close``): the rest
@@ -213,6 +224,7 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         request_id = f"{self._id_prefix}{next(self._counter):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         ctx = getattr(scope["app"].state, "ctx", None)
@@ -252,6 +264,8 @@ class RequestMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
                 ctx.metrics.requests.labels(scope["method"], template, str(status)).inc()
+                seconds = time.perf_counter() - started
+                ctx.metrics.request_seconds.labels(scope["method"], template).observe(seconds)
 
 
 async def _linger(receive: Receive) -> None:

@@ -7,14 +7,17 @@ Rules:
 * A request without a token is refused (401) once any active key exists, or always when the server
   was started with ``keys_required`` (bound to a non-loopback address). Otherwise auth is off and
   the caller's owner is None: the loopback operator sees everything.
+* The operator's routes (the console, ``/v1/admin``) answer an admin key (``vidgate keys create
+  --admin``) or the operator of a server without auth; a plain key gets 403 ``admin_required``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vidgate.errors import Unauthorized
+from vidgate.errors import AdminRequired, Unauthorized
 from vidgate.tenancy.keys import KeyStore
+from vidgate.tenancy.tables import KeyRole
 
 __all__ = ["Authenticator", "Caller"]
 
@@ -25,10 +28,21 @@ class Caller:
 
     owner: str | None
     key_name: str | None = None
+    #: The key is an admin key.
+    admin: bool = False
 
     @property
     def rate_key(self) -> str:
         return self.owner or "-"
+
+    def require_admin(self) -> None:
+        """Raise :class:`~vidgate.errors.AdminRequired` unless this caller is the operator: an
+        admin key, or nobody on a server without auth."""
+        if self.owner is not None and not self.admin:
+            raise AdminRequired(
+                f"the API key {self.owner} is not an admin key; the operator's routes need one "
+                "(make it with `vidgate keys create --name NAME --admin`)"
+            )
 
 
 class Authenticator:
@@ -50,7 +64,7 @@ class Authenticator:
             key = await self.keys.authenticate(token)
             if key is None:
                 raise Unauthorized("the API key is unknown or revoked")
-            return Caller(key.id, key.name)
+            return Caller(key.id, key.name, admin=key.role is KeyRole.ADMIN)
         if await self.auth_enabled():
             raise Unauthorized(
                 "an API key is required: send Authorization: Bearer <key> "

@@ -14,6 +14,7 @@ from vidgate.api.metrics import ApiMetrics
 from vidgate.api.ratelimit import RateLimiter
 from vidgate.api.schemas import ErrorEnvelope
 from vidgate.errors import ERRORS_BY_CODE, InternalError, VidgateError
+from vidgate.intake.console import OperatorConsole
 from vidgate.intake.generations import GenerationIntake
 from vidgate.intake.media_policy import MediaPolicy
 from vidgate.intake.uploads import UploadIntake
@@ -51,6 +52,8 @@ class ApiContext:
     intake: GenerationIntake
     #: Signs and checks public links (output URLs, upload slots).
     links: LinkSigner
+    #: What the operator's console reads and changes (``/v1/admin``).
+    console: OperatorConsole
 
 
 async def get_context(request: Request) -> ApiContext:

@@ -16,6 +16,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -76,6 +77,14 @@ class ApiMetrics:
             "vidgate_http_requests",
             "HTTP requests answered, by route template and status.",
             ["method", "route", "status"],
+            registry=self.registry,
+        )
+        # Up to the answer's last byte: a `?wait=` or an event stream lasts as long as it is held.
+        self.request_seconds = Histogram(
+            "vidgate_http_request_duration_seconds",
+            "Time from a request's arrival to its answer's last byte, by route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
         self.rate_limited = Counter(

@@ -17,6 +17,7 @@ from vidgate.catalog import Endpoint, Priority, UseCase
 from vidgate.jobs.status import Status
 
 __all__ = [
+    "ApiIn",
     "ApiOut",
     "EndpointOut",
     "ErrorDetail",
@@ -54,6 +55,10 @@ class _In(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False
     )
+
+
+#: The base of every JSON body the API reads: camelCase, no unknown fields, no NaN or infinity.
+ApiIn = _In
 
 
 # --- errors -------------------------------------------------------------------------------------

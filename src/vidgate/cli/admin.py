@@ -94,12 +94,18 @@ def keys_create_command(
         "--webhook-url",
         help="Default https URL for the key's webhooks; also makes and prints a signing secret.",
     ),
+    admin: bool = typer.Option(
+        False, "--admin", help="An admin key: it may also use the operator's console (/console)."
+    ),
 ) -> None:
     """Make an API key and print its token, once: it is stored only as a hash."""
+    from vidgate.tenancy.tables import KeyRole
+
     if webhook_url is not None:
         _check_webhook_url(webhook_url)
-    created = _with_keys(lambda keys: keys.create_key(name))
-    out.print(f"created API key {created.key.id} ({created.key.name})")
+    role = KeyRole.ADMIN if admin else KeyRole.USER
+    created = _with_keys(lambda keys: keys.create_key(name, role=role))
+    out.print(f"created {role.value} API key {created.key.id} ({created.key.name})")
     out.print(f"token: {created.token}")
     if webhook_url is not None:
         secret = _with_webhooks(lambda hooks: hooks.set_default_url(created.key.id, webhook_url))[1]
@@ -124,6 +130,7 @@ def _key_json(key: ApiKey, budget: Budget | None) -> dict[str, Any]:
         "id": key.id,
         "name": key.name,
         "prefix": key.prefix,
+        "role": key.role.value,
         "createdAt": key.created_at.isoformat(),
         "revokedAt": key.revoked_at.isoformat() if key.revoked_at else None,
         "budget": None
@@ -134,7 +141,7 @@ def _key_json(key: ApiKey, budget: Budget | None) -> dict[str, Any]:
 
 @keys_app.command("list")
 def keys_list_command(as_json: bool = json_option()) -> None:
-    """List the API keys (never their tokens) and their budgets."""
+    """List the API keys (never their tokens), their roles and budgets."""
     found = _with_keys(lambda keys: keys.list_keys())
     budgets = _with_budgets(lambda store: store.list_budgets())
     if as_json:
@@ -143,6 +150,7 @@ def keys_list_command(as_json: bool = json_option()) -> None:
     columns = [
         Column("id", keep=True),
         Column("name"),
+        Column("role", keep=True),
         Column("token starts", keep=True, drop=2),
         Column("created", drop=3),
         Column("state", drop=1),
@@ -152,6 +160,7 @@ def keys_list_command(as_json: bool = json_option()) -> None:
         [
             key.id,
             key.name,
+            key.role.value,
             key.prefix + "...",
             f"{key.created_at:%Y-%m-%d %H:%M}",
             f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active",

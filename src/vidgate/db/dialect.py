@@ -13,6 +13,8 @@ vidgate runs the same SQL on both, except where they really differ:
   claimer has locked (``FOR UPDATE SKIP LOCKED``); SQLite updates the rows chosen by a subquery,
   nobody else writing in between.
 - **Days** (:func:`utc_day`): the UTC calendar day of a stored time, as ``YYYY-MM-DD`` text.
+- **Lower case** (:func:`lowered`): SQLite's ``lower()`` folds ASCII letters only, so vidgate's
+  SQLite connections carry a function that folds every letter as Python does.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 __all__ = [
+    "SQLITE_LOWER",
     "Bind",
     "Lease",
     "advisory_key",
@@ -52,9 +55,14 @@ __all__ = [
     "for_update",
     "insert_or_ignore",
     "is_sqlite",
+    "lower_text",
+    "lowered",
     "utc_day",
     "write_lock",
 ]
+
+#: The SQL function :func:`lowered` calls on SQLite (:mod:`vidgate.db.engine` registers it).
+SQLITE_LOWER = "vidgate_lower"
 
 #: Anything that tells which database it talks to.
 Bind = AsyncEngine | AsyncConnection | AsyncSession | Engine | Connection | Dialect
@@ -188,9 +196,26 @@ async def claim_due(
     return claimed
 
 
-def utc_day(column: InstrumentedAttribute[datetime], bind: Bind) -> ColumnElement[str]:
+def utc_day(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None], bind: Bind
+) -> ColumnElement[str]:
     """SQL: the UTC day of a stored time, as ``YYYY-MM-DD`` text."""
     if is_sqlite(bind):
         # Stored as naive UTC text, 'YYYY-MM-DD HH:MM:SS...' (see vidgate.db.base.UTCDateTime).
         return func.substr(column, 1, 10, type_=String)
     return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD", type_=String)
+
+
+def lower_text(value: object) -> object:
+    """What :data:`SQLITE_LOWER` computes: the text in lower case (as PostgreSQL's ``lower()``
+    in a UTF-8 database), anything else as it is."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def lowered(
+    expr: ColumnElement[Any] | InstrumentedAttribute[Any], bind: Bind
+) -> ColumnElement[str]:
+    """SQL: ``expr`` in lower case, every letter (compare it with Python's ``str.lower()``)."""
+    if is_sqlite(bind):
+        return getattr(func, SQLITE_LOWER)(expr, type_=String)  # type: ignore[no-any-return]
+    return func.lower(expr, type_=String)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from vidgate.db.dialect import write_lock
+from vidgate.db.dialect import SQLITE_LOWER, lower_text, write_lock
 from vidgate.errors import ConfigurationError
 from vidgate.storage.private import private_file
 
@@ -141,6 +141,7 @@ class Transactions:
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself, so it can choose IMMEDIATE.
     dbapi_connection.isolation_level = None
+    dbapi_connection.create_function(SQLITE_LOWER, 1, lower_text, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

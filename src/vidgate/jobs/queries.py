@@ -1,4 +1,5 @@
-"""Reading jobs, attempts and events: one job, pages of them, counts, a job's history.
+"""Reading jobs, attempts and events: one job, pages of them, counts, a job's history; the
+operator's figures (failures by code and day, bytes stored).
 
 ``owner=None`` when reading means "any owner" (internal callers such as the worker).
 """
@@ -7,16 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
+from vidgate.db.dialect import Bind, lowered, utc_day
 from vidgate.errors import NotFound, ValidationFailed
 from vidgate.jobs.models import Attempt, Job, JobEvent
 from vidgate.jobs.status import Status
 from vidgate.jobs.versioned import JobTable
 
-__all__ = ["JobPage", "JobQueries"]
+__all__ = ["FailureCount", "JobPage", "JobQueries", "StoredOutputs"]
 
 _CURSOR = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -27,6 +30,33 @@ class JobPage(NamedTuple):
     jobs: list[Job]
     #: Pass back as ``cursor`` for the next page; None on the last page.
     next_cursor: str | None
+
+
+class FailureCount(NamedTuple):
+    """How many jobs failed with one code on one UTC day (the day they ended)."""
+
+    day: date
+    #: The job's ``failure_code``; None for a failure without one.
+    code: str | None
+    jobs: int
+
+
+class StoredOutputs(NamedTuple):
+    """The finished videos kept in storage: how many, and their bytes."""
+
+    outputs: int
+    bytes: int
+
+
+def _text_match(text: str, bind: Bind) -> ColumnElement[bool]:
+    """SQL: the job's id is ``text``, or its prompt or failure message contains it (any case)."""
+    needle = text.lower()
+    prompt = Job.request["promptText"].as_string()
+    return or_(
+        Job.id == text.upper(),
+        lowered(prompt, bind).contains(needle, autoescape=True),
+        lowered(Job.failure_message, bind).contains(needle, autoescape=True),
+    )
 
 
 class JobQueries(JobTable):
@@ -46,10 +76,15 @@ class JobQueries(JobTable):
         *,
         status: Status | Collection[Status] | None = None,
         model: str | None = None,
+        failure_code: str | None = None,
+        text: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> JobPage:
         """One page of jobs, newest first; ``owner=None`` lists every owner's jobs.
+
+        ``text`` keeps the job whose id it is, and the jobs whose prompt or failure message
+        contains it, in any case.
 
         ``cursor`` is the ``next_cursor`` of the previous page; a malformed one raises
         :class:`~vidgate.errors.ValidationFailed` naming the ``cursor`` field.
@@ -65,6 +100,10 @@ class JobQueries(JobTable):
             stmt = stmt.where(Job.status.in_(list(status)))
         if model is not None:
             stmt = stmt.where(Job.model == model)
+        if failure_code is not None:
+            stmt = stmt.where(Job.failure_code == failure_code)
+        if text:
+            stmt = stmt.where(_text_match(text, self.engine))
         if cursor is not None:
             if not _CURSOR.match(cursor):
                 raise ValidationFailed.single("cursor", "not a cursor returned by this API")
@@ -91,6 +130,33 @@ class JobQueries(JobTable):
             for status, count in await session.execute(stmt):
                 counts[status] = count
         return counts
+
+    async def failures_by_day(self, first: date, last: date) -> list[FailureCount]:
+        """Failed jobs by UTC day of their end and failure code, days ``first`` to ``last``
+        inclusive; sorted by day, then code; days without failures are absent."""
+        since = datetime.combine(first, time(), tzinfo=UTC)
+        until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+        async with self._reading() as session:
+            day = utc_day(Job.finished_at, session).label("day")
+            stmt = (
+                select(day, Job.failure_code, func.count())
+                .where(
+                    Job.status == Status.FAILED,
+                    Job.finished_at >= since,
+                    Job.finished_at < until,
+                )
+                .group_by(day, Job.failure_code)
+            )
+            rows = (await session.execute(stmt)).all()
+        counts = [FailureCount(date.fromisoformat(d), code, int(n)) for d, code, n in rows]
+        return sorted(counts, key=lambda c: (c.day, c.code or ""))
+
+    async def stored_outputs(self) -> StoredOutputs:
+        """How many finished videos are kept, and their bytes (the outputs' own sizes)."""
+        stmt = select(func.count(Job.output_bytes), func.coalesce(func.sum(Job.output_bytes), 0))
+        async with self._reading() as session:
+            outputs, stored = (await session.execute(stmt)).one()
+        return StoredOutputs(int(outputs), int(stored or 0))
 
     async def recent_run_seconds(self, *, limit: int = 2000) -> list[tuple[str, float]]:
         """(model, seconds from submission to the end) of the most recently succeeded jobs.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from vidgate.clock import utcnow
 from vidgate.db.dialect import advisory_key, advisory_lock
@@ -35,8 +35,23 @@ class SubmitSlots(NamedTuple):
     created_since: int
 
 
+def _holds_slot() -> ColumnElement[bool]:
+    """SQL: the job holds one of its model's concurrency slots upstream (:class:`SubmitSlots`)."""
+    return or_(
+        Job.status == Status.SUBMITTING,
+        Job.status.in_([Status.RUNNING, Status.THROTTLED]) & Job.task_id.is_not(None),
+    )
+
+
 class JobSubmissions(JobTable):
     """The move to ``submitting`` and the attempts of each job."""
+
+    async def slots_in_use(self) -> dict[str, int]:
+        """Upstream tasks alive now, by model (models with none are absent): what
+        :meth:`begin_submission` counts against each model's concurrency limit."""
+        stmt = select(Job.model, func.count()).where(_holds_slot()).group_by(Job.model)
+        async with self._reading() as session:
+            return {model: int(n) for model, n in await session.execute(stmt)}
 
     async def begin_submission(
         self,
@@ -63,15 +78,7 @@ class JobSubmissions(JobTable):
             active = await session.scalar(
                 select(func.count())
                 .select_from(Job)
-                .where(
-                    Job.model == job.model,
-                    Job.id != job.id,
-                    or_(
-                        Job.status == Status.SUBMITTING,
-                        Job.status.in_([Status.RUNNING, Status.THROTTLED])
-                        & Job.task_id.is_not(None),
-                    ),
-                )
+                .where(Job.model == job.model, Job.id != job.id, _holds_slot())
             )
             created = await session.scalar(
                 select(func.count())

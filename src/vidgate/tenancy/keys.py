@@ -27,10 +27,11 @@ from vidgate.clock import utcnow
 from vidgate.db.cache import ReadThrough
 from vidgate.db.engine import Transactions
 from vidgate.errors import NotFound, ValidationFailed
-from vidgate.tenancy.tables import ApiKey
+from vidgate.tenancy.tables import ApiKey, KeyRole
 
 __all__ = [
     "CACHE_SECONDS",
+    "NAME_MAX_CHARS",
     "TOKEN_PREFIX",
     "CreatedKey",
     "KeyStore",
@@ -39,6 +40,7 @@ __all__ = [
 
 TOKEN_PREFIX = "vg_"
 _SHOWN_CHARS = 8  # of the token, kept to tell keys apart in listings
+#: The longest name a key may have.
 NAME_MAX_CHARS = 200
 #: How long an answer about keys is trusted without asking the database again.
 CACHE_SECONDS = 1.0
@@ -74,8 +76,10 @@ class KeyStore:
         self._active_count.clear()
         self._keys_by_digest.clear()
 
-    async def create_key(self, name: str, *, now: datetime | None = None) -> CreatedKey:
-        """Make a key named ``name``; the returned token is not stored anywhere."""
+    async def create_key(
+        self, name: str, *, role: KeyRole = KeyRole.USER, now: datetime | None = None
+    ) -> CreatedKey:
+        """Make a key named ``name`` with ``role``; the returned token is not stored anywhere."""
         name = name.strip()
         if not name or len(name) > NAME_MAX_CHARS:
             raise ValidationFailed.single("name", f"must be 1 to {NAME_MAX_CHARS} characters")
@@ -87,6 +91,7 @@ class KeyStore:
             prefix=token[:_SHOWN_CHARS],
             created_at=now or utcnow(),
             revoked_at=None,
+            role=role,
         )
         async with self._writing() as session:
             session.add(key)
@@ -112,6 +117,19 @@ class KeyStore:
                 await session.execute(
                     update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=now or utcnow())
                 )
+                await session.refresh(key)
+        self._forget()
+        return key
+
+    async def set_role(self, key_id: str, role: KeyRole) -> ApiKey:
+        """Give ``key_id`` the role ``role``; its next request to this process has it (other
+        processes: within :data:`CACHE_SECONDS`)."""
+        async with self._writing() as session:
+            key = await session.get(ApiKey, key_id)
+            if key is None:
+                raise NotFound(f"no API key {key_id}")
+            if key.role is not role:
+                await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(role=role))
                 await session.refresh(key)
         self._forget()
         return key

@@ -1,7 +1,8 @@
 """The tables of what a tenant (an API key) owns besides jobs: the keys, uploads and budgets.
 
 Declared on the job store's :class:`~vidgate.jobs.models.Base`, so one metadata describes the whole
-schema; migrations ``0002_keys_uploads`` and ``0004_budgets`` create them. Rows are detached
+schema; migrations ``0002_keys_uploads`` and ``0004_budgets`` create them (``0009_key_roles``
+adds the keys' role). Rows are detached
 snapshots, as for jobs.
 
 ``owner`` columns hold the owning key's id, or :data:`~vidgate.jobs.models.NO_OWNER` when the
@@ -11,14 +12,24 @@ server runs without keys.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Enum, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vidgate.db.base import Base
 from vidgate.jobs.models import NO_OWNER
 
-__all__ = ["ApiKey", "Budget", "Upload"]
+__all__ = ["ApiKey", "Budget", "KeyRole", "Upload"]
+
+
+class KeyRole(StrEnum):
+    """What an API key may do; the value is what the database and the API carry."""
+
+    #: Makes and reads its own jobs, uploads and usage.
+    USER = "user"
+    #: Also the operator's console and ``/v1/admin``: every key, budget and job.
+    ADMIN = "admin"
 
 
 class ApiKey(Base):
@@ -35,10 +46,22 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    #: Migration 0009; keys made before it are ``user`` keys.
+    role: Mapped[KeyRole] = mapped_column(
+        Enum(
+            KeyRole,
+            native_enum=False,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        default=KeyRole.USER,
+        server_default=KeyRole.USER.value,
+    )
 
     def __repr__(self) -> str:
         state = "revoked" if self.revoked_at else "active"
-        return f"<ApiKey {self.id} {self.name!r} {state}>"
+        return f"<ApiKey {self.id} {self.name!r} {self.role.value} {state}>"
 
 
 class Upload(Base):

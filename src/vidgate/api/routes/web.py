@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response
 
 from vidgate.errors import NotFound
 
-__all__ = ["CONTENT_SECURITY_POLICY", "WEB_FILES", "router"]
+__all__ = ["CONTENT_SECURITY_POLICY", "WEB_FILES", "page_file", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +69,8 @@ def _serve(
     )
 
 
-def _file(name: str) -> Response:
+def page_file(name: str) -> Response:
+    """One of the page's files (``index.html``, ``console.html``, a module), with its policy."""
     content_type = WEB_FILES.get(name)
     if content_type is None:
         raise NotFound(f"no file {name} in the web page")
@@ -79,13 +80,13 @@ def _file(name: str) -> Response:
 @router.api_route("/", methods=["GET", "HEAD"])
 async def index() -> Response:
     """The page to generate and watch videos."""
-    return _file("index.html")
+    return page_file("index.html")
 
 
 @router.api_route("/web/{name}", methods=["GET", "HEAD"])
 async def web_file(name: str) -> Response:
     """The page's modules and style sheet."""
-    return _file(name)
+    return page_file(name)
 
 
 @router.api_route("/docs", methods=["GET", "HEAD"])
