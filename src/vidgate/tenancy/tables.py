@@ -46,7 +46,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
-    #: Migration 0009; keys made before it are ``user`` keys.
+    #: Migration 0010; keys made before it are ``user`` keys.
     role: Mapped[KeyRole] = mapped_column(
         Enum(
             KeyRole,
