@@ -53,7 +53,7 @@ def test_a_create_lost_to_kill_9_is_charged_in_usage_and_budget(
     )
     created = run_vidgate("keys", "create", "--name", "app", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
-    key_id = re.search(r"created API key (ak_\S+)", created.stdout)
+    key_id = re.search(r"created (?:user |admin )?API key (ak_\S+)", created.stdout)
     token = re.search(r"token: (\S+)", created.stdout)
     assert key_id and token, created.stdout
     budget = run_vidgate(

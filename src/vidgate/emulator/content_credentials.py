@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vidgate.media.provenance import SigningIdentity, ai_generated_manifest, sign_video
+from vidgate.storage.private import FILE_MODE
 
 __all__ = [
     "ISSUER",
@@ -146,13 +147,14 @@ def _kept_identity(home: Path) -> tuple[SigningIdentity, bytes] | None:
     return SigningIdentity(chain, key, "es256"), root
 
 
-def _keep(home: Path, name: str, data: bytes, mode: int) -> None:
-    """Write ``home/name`` whole (aside, then renamed), readable as ``mode`` says."""
+def _keep(home: Path, name: str, data: bytes) -> None:
+    """Write ``home/name`` whole (aside, then renamed), 0600 like every file of the data
+    directory (the certificates are public, but the directory's rule has no exceptions)."""
     fd, aside = tempfile.mkstemp(dir=home, prefix=f".{name}.")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.chmod(aside, mode)
+        os.chmod(aside, FILE_MODE)
         os.replace(aside, home / name)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -165,9 +167,9 @@ def _home_identity(home: Path) -> tuple[SigningIdentity, bytes]:
         return kept
     identity, root = make_test_identity(valid_days=_KEPT_VALID_DAYS)
     home.mkdir(parents=True, exist_ok=True)
-    _keep(home, _KEY_FILE, identity.private_key, 0o600)
-    _keep(home, _CHAIN_FILE, identity.certificate_chain, 0o644)
-    _keep(home, ROOT_FILE, root, 0o644)
+    _keep(home, _KEY_FILE, identity.private_key)
+    _keep(home, _CHAIN_FILE, identity.certificate_chain)
+    _keep(home, ROOT_FILE, root)
     log.info(
         "the emulator signs outputs under a new C2PA test root, %s "
         "(VIDGATE_C2PA_TRUST_ANCHORS=%s makes vidgate trust it)",
